@@ -1,0 +1,1 @@
+"""Console entry points (``srgan-upscale``, ``srgan-train``, ``srgan-eval``)."""
