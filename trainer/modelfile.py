@@ -1,0 +1,313 @@
+"""Model files: safetensors weights plus JSON metadata; safe reading of foreign ``.pth``/``.pt`` files.
+
+Format (``format_version`` 1): a ``.safetensors`` file whose header metadata holds, under the key
+:data:`METADATA_KEY` (``"srgan_desktop"``), one JSON object::
+
+    {"format_version": 1, "arch": "srresnet", "hparams": {...}, "scale": 4, "kind": "generator",
+     "storage_dtype": "float32", "created": "2026-01-01T00:00:00+00:00",
+     ... user metadata: "trained_on", "steps", "metrics", "recipe", "description", ...}
+
+so a file rebuilds its network from the registry with nothing but its own header (loading never
+guesses). The header also carries ``"format": "pt"`` as other safetensors tools expect.
+
+``.pth``/``.pt`` files are read only with ``torch.load(weights_only=True)``: a pickle that wants to
+construct objects or run code is refused. They carry no architecture, so the caller passes ``arch``
+(and ``hparams``); for SRResNet-shaped keys the hyperparameters are inferred (see
+:func:`infer_srresnet_hparams`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import re
+import tempfile
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+FORMAT_VERSION = 1
+METADATA_KEY = "srgan_desktop"
+RESERVED_KEYS = ("format_version", "arch", "hparams", "scale", "kind", "storage_dtype")
+SAFETENSORS_SUFFIXES = (".safetensors",)
+PICKLE_SUFFIXES = (".pth", ".pt")
+# Wrappers used by BasicSR (params_ema / params), Lightning and most training scripts, in the order
+# they are preferred (the EMA weights are the ones to use for inference).
+STATE_DICT_WRAPPERS = ("params_ema", "params", "state_dict", "model", "generator")
+_WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+_SRRESNET_KEY = re.compile(
+    r"head\.[01]\.weight|head\.0\.bias|body\.\d+\.body\.[0-4]\.\w+|body_tail\.[01]\.\w+|upsample\.\d+\.\w+|tail\.(weight|bias)"
+)
+
+
+class ModelFileError(Exception):
+    """A model file cannot be used; ``path`` and ``reason`` say which and why."""
+
+    def __init__(self, path: str | os.PathLike, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+def save_model(
+    model: nn.Module,
+    path: str | os.PathLike,
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    dtype: torch.dtype | None = None,
+) -> Path:
+    """Write ``model`` (built by ``trainer.models.build``) to a ``.safetensors`` file, atomically.
+
+    Args:
+        model: a registry-built module (it carries ``arch`` and ``hparams``).
+        path: destination; any suffix but ``.pth``/``.pt`` (the file is safetensors either way).
+        metadata: JSON-serialisable extras stored with the file (``trained_on``, ``steps``,
+            ``metrics``, ``recipe``, ``created``, ``description``, ...). They may not redefine the
+            reserved keys (:data:`RESERVED_KEYS`). ``created`` defaults to now (UTC, ISO 8601).
+        dtype: storage dtype of floating tensors, e.g. ``torch.float16`` to halve the file;
+            :func:`load_model` always returns float32 weights.
+
+    Returns the path written. A crash mid-write leaves any previous file untouched (temporary file
+    in the same folder, fsync, then rename).
+    """
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    model = getattr(model, "_orig_mod", model)  # torch.compile wrapper: save the module it wraps
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        raise ValueError(f"{path}: model files are written as safetensors; use a .safetensors name")
+    arch, hparams = getattr(model, "arch", None), getattr(model, "hparams", None)
+    if not isinstance(arch, str) or not isinstance(hparams, dict):
+        raise ValueError("save_model needs a model built with trainer.models.build (it records arch and hparams)")
+    from trainer import models
+
+    extra = dict(metadata or {})
+    clash = sorted(k for k in extra if k in RESERVED_KEYS)
+    if clash:
+        raise ValueError(f"metadata may not set the reserved key(s) {clash}; they come from the model")
+    storage = dtype or torch.float32
+    if not storage.is_floating_point:
+        raise ValueError(f"dtype must be a floating dtype, got {storage}")
+    header = {
+        "format_version": FORMAT_VERSION,
+        "arch": arch,
+        "hparams": hparams,
+        "scale": getattr(model, "scale", hparams.get("scale")),
+        "kind": models.get(arch).kind,
+        "storage_dtype": str(storage).removeprefix("torch."),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **extra,
+    }
+    try:
+        header_json = json.dumps(header)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"model metadata must be JSON-serialisable: {exc}") from exc
+
+    # clone(): safetensors refuses tensors that share storage; contiguous CPU copies are what it writes.
+    tensors = {
+        key: (t.detach().to("cpu", storage) if t.is_floating_point() else t.detach().cpu()).contiguous().clone()
+        for key, t in model.state_dict().items()
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp_name, metadata={"format": "pt", METADATA_KEY: header_json})
+        with open(tmp_name, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The file's metadata dict, reading only the header (cheap enough for listing a folder).
+
+    A safetensors file written by another tool has no metadata: ``{}``. ``.pth``/``.pt`` files never
+    carry metadata (and are not opened): ``{}``.
+
+    Raises:
+        ModelFileError: missing file, unsupported suffix, corrupt/truncated header, bad metadata JSON.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(path, "file not found")
+    suffix = path.suffix.lower()
+    if suffix in PICKLE_SUFFIXES:
+        return {}
+    if suffix not in SAFETENSORS_SUFFIXES:
+        raise ModelFileError(path, f"unsupported model file type {suffix!r}; expected .safetensors, .pth or .pt")
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            raw = (fh.metadata() or {}).get(METADATA_KEY)
+    except Exception as exc:
+        raise ModelFileError(path, f"not a readable safetensors file (corrupt or truncated?): {exc}") from exc
+    if raw is None:
+        return {}
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(path, f"metadata is not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise ModelFileError(path, "metadata is not a JSON object")
+    return meta
+
+
+def load_model(
+    path: str | os.PathLike,
+    *,
+    arch: str | None = None,
+    hparams: Mapping[str, Any] | None = None,
+    device: str | torch.device = "cpu",
+) -> nn.Module:
+    """Rebuild a network from a model file, in eval mode, float32, on ``device``.
+
+    ``.safetensors`` written by :func:`save_model` need nothing else. ``arch``/``hparams`` override
+    (or, for files without metadata and for ``.pth``, supply) the architecture; hparams given with
+    the file's own arch are merged over the recorded ones. The returned module carries ``arch``,
+    ``hparams`` and ``metadata`` (the file's metadata dict, ``{}`` for a ``.pth``).
+
+    Raises:
+        ModelFileError: with the path and the reason: missing/corrupt/truncated file, a pickle that
+        holds code or objects, not a model, unknown architecture, or weights that do not match the
+        architecture (missing/unexpected keys and shape mismatches are listed).
+    """
+    from trainer import models
+    from trainer.device import resolve_device
+
+    path = Path(path)
+    meta = read_metadata(path)  # also checks existence and suffix
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        state = _read_pickle_state_dict(path)
+    else:
+        state = _read_safetensors(path)
+    state = _strip_prefixes(state)
+
+    recorded = meta.get("arch")
+    if arch is None:
+        arch = recorded or ("srresnet" if infer_srresnet_hparams(state) else None)
+    if arch is None:
+        known = ", ".join(models.list())
+        raise ModelFileError(path, f"the file does not say which architecture it holds; pass arch= (one of: {known})")
+    if arch == recorded:
+        base = dict(meta.get("hparams") or {})
+    else:  # the caller names the arch: recorded hparams belong to another one
+        base = (infer_srresnet_hparams(state) or {}) if arch == "srresnet" else {}
+    hp = {**base, **dict(hparams or {})}
+
+    try:
+        model = models.build(arch, **hp)
+    except KeyError as exc:
+        raise ModelFileError(path, str(exc.args[0]) if exc.args else f"unknown architecture {arch!r}") from exc
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(path, f"cannot build {arch!r} with {hp}: {exc}") from exc
+    _load_strict(model, state, path)
+    model.metadata = meta
+    return model.to(resolve_device(device)).eval()
+
+
+def infer_srresnet_hparams(state: Mapping[str, torch.Tensor]) -> dict[str, Any] | None:
+    """SRResNet hyperparameters read off a state dict's keys and shapes, or None if it is not one.
+
+    ``channels`` from ``head.0.weight``, ``num_blocks`` from the ``body.<i>.`` indices, ``scale`` =
+    2 ** (number of ``upsample`` convs). ``bicubic_skip`` adds no weights and cannot be seen: it is
+    False unless the caller passes it in ``hparams``. Only SRResNet is inferred; other architectures
+    need ``arch=``.
+    """
+    needed = ("head.0.weight", "body_tail.0.weight", "tail.weight")
+    if not all(k in state for k in needed) or not all(_SRRESNET_KEY.fullmatch(k) for k in state):
+        return None  # e.g. WDRN shares head/tail names but has "blocks.*" keys
+    blocks = {int(m.group(1)) for k in state if (m := re.match(r"body\.(\d+)\.", k))}
+    ups = {int(m.group(1)) for k in state if (m := re.match(r"upsample\.(\d+)\.weight$", k)) and state[k].ndim == 4}
+    return {
+        "scale": 2 ** len(ups),
+        "num_blocks": max(blocks) + 1 if blocks else 0,
+        "channels": int(state["head.0.weight"].shape[0]),
+    }
+
+
+def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(path), device="cpu")
+    except Exception as exc:
+        raise ModelFileError(path, f"not a readable safetensors file (corrupt or truncated?): {exc}") from exc
+    return {k: (t.float() if t.is_floating_point() else t) for k, t in state.items()}
+
+
+def _read_pickle_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """``torch.load(weights_only=True)`` and unwrap to a flat tensor dict; never unpickles objects."""
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights only" in str(exc).lower() or "weights_only" in str(exc).lower():
+            raise ModelFileError(
+                path,
+                "the file contains code or Python objects besides weights and was refused for safety "
+                "(only plain tensors and state dicts are loaded from .pth/.pt files)",
+            ) from exc
+        raise ModelFileError(path, f"not a readable PyTorch file (corrupt or truncated?): {exc}") from exc
+    except Exception as exc:
+        raise ModelFileError(path, f"not a readable PyTorch file (corrupt or truncated?): {exc}") from exc
+
+    for _ in range(4):  # wrappers may nest, e.g. {"state_dict": {"params_ema": ...}}
+        if not isinstance(obj, Mapping):
+            break
+        inner = next((obj[k] for k in STATE_DICT_WRAPPERS if isinstance(obj.get(k), Mapping)), None)
+        if inner is None:
+            break
+        obj = inner
+    if not isinstance(obj, Mapping):
+        raise ModelFileError(path, f"not a model: the file holds a {type(obj).__name__}, not a state dict")
+    state = {k: v for k, v in obj.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}
+    if not state:
+        raise ModelFileError(path, "not a model: no weight tensors found in the file")
+    return {k: (t.float() if t.is_floating_point() else t) for k, t in state.items()}
+
+
+def _strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Remove ``module.`` (DataParallel/DDP) and ``_orig_mod.`` (torch.compile) key prefixes."""
+    out = {}
+    for key, value in state.items():
+        while key.startswith(_WRAPPER_PREFIXES):
+            key = key.split(".", 1)[1]
+        out[key] = value
+    return out
+
+
+def _load_strict(model: nn.Module, state: Mapping[str, torch.Tensor], path: Path, limit: int = 10) -> None:
+    """``load_state_dict(strict=True)`` with an error that lists what does not match."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [
+        f"{k} {tuple(state[k].shape)} (expected {tuple(v.shape)})"
+        for k, v in expected.items()
+        if k in state and state[k].shape != v.shape
+    ]
+    if missing or unexpected or shapes:
+
+        def few(items: list[str]) -> str:
+            more = f", ... ({len(items) - limit} more)" if len(items) > limit else ""
+            return ", ".join(items[:limit]) + more
+
+        parts = []
+        if missing:
+            parts.append(f"missing keys: {few(missing)}")
+        if unexpected:
+            parts.append(f"unexpected keys: {few(unexpected)}")
+        if shapes:
+            parts.append(f"shape mismatches: {few(shapes)}")
+        arch = getattr(model, "arch", type(model).__name__)
+        raise ModelFileError(path, f"weights do not match {arch!r} {getattr(model, 'hparams', '')}: " + "; ".join(parts))
+    model.load_state_dict(state, strict=True)
