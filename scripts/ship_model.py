@@ -1,0 +1,143 @@
+"""Turn a trained model file into a shipped default model with its measured model card.
+
+Usage (from the repository root)::
+
+    .venv/bin/python scripts/ship_model.py RUN/export/model.safetensors --name srresnet_x4 \
+        --run RUN --note "..." [--fp16]
+
+It stores the weights (fp16 on request) in ``resources/models/<name>.safetensors``, then measures
+*what ships* (the stored file, loaded back) with the protocol on Set5, Set14 and BSD68, writes the
+figures (set means and the per-image Set5 values the regression test checks) into the file's
+metadata, and writes ``resources/models/<name>.md``, the model card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from pathlib import Path
+
+import torch
+
+from trainer import modelfile, paths
+from trainer.evaluation import evaluate_set, model_upscale_fn, resolve_dataset
+
+SETS = ("Set5", "Set14", "BSD68")
+
+# PROTOCOL.md, "Published results to aim at" (x4, Y channel, shave 4). BSD100 figures stand next to
+# BSD68 only as a reference: BSD68 is a 68-image subset of BSD100.
+PUBLISHED = {
+    "bicubic (SRGAN paper)": {"Set5": (28.43, 0.8211), "Set14": (25.99, 0.7486), "BSD68": (25.94, 0.6935)},
+    "SRResNet (paper)": {"Set5": (32.05, 0.9019), "Set14": (28.49, 0.8184), "BSD68": (27.58, 0.7620)},
+    "SRGAN VGG54 (paper)": {"Set5": (29.40, 0.8472), "Set14": (26.02, 0.7397), "BSD68": (25.16, 0.6688)},
+}
+
+
+def measure(path: Path) -> dict:
+    """Protocol figures of the model file at ``path`` and of bicubic, per set (+ per image)."""
+    model = modelfile.load_model(path)
+    fn = model_upscale_fn(model, "cpu")
+    out: dict = {"model": {}, "bicubic": {}}
+    for set_name in SETS:
+        _, folder = resolve_dataset(set_name)
+        for key, upscale in (("model", fn), ("bicubic", None)):
+            res = evaluate_set(folder, upscale, scale=model.scale)
+            out[key][set_name] = {
+                "psnr": round(res.psnr, 4),
+                "ssim": round(res.ssim, 5),
+                "images": res.images,
+                "seconds_per_image": round(res.seconds_per_image, 4),
+                "per_image": {r.name: {"psnr": round(r.psnr, 4), "ssim": round(r.ssim, 5)} for r in res.per_image}
+                if set_name == "Set5"
+                else None,
+            }
+            print(f"{key:8s} {set_name:6s} {res.psnr:7.3f} dB  {res.ssim:.4f}", file=sys.stderr)
+    return out
+
+
+def card_markdown(name: str, meta: dict, figures: dict, note: str) -> str:
+    """The Markdown model card."""
+    hp = meta.get("hparams", {})
+    lines = [
+        f"# {name}",
+        "",
+        meta.get("description", ""),
+        "",
+        f"- Architecture: `{meta.get('arch')}` {json.dumps(hp)}",
+        f"- Scale: x{meta.get('scale')}",
+        f"- Stored as: {meta.get('storage_dtype', 'float32')} safetensors (figures below measured on this file)",
+        f"- Recipe: `{meta.get('recipe', '?')}`; steps: {meta.get('steps', '?')}; wall time: "
+        f"{meta.get('wall_time_s', '?')} s on {meta.get('hardware', '?')}",
+        f"- Trained on: {json.dumps(meta.get('trained_on', '?'))}",
+        f"- Content loss: {meta.get('content_loss', '?')}",
+        "",
+        "## Quality (PROTOCOL.md: x4, Y channel, shave 4, MATLAB bicubic LR; `srgan-eval` reproduces it)",
+        "",
+        "| method | " + " | ".join(f"{s} PSNR / SSIM" for s in SETS) + " |",
+        "|---|" + "---|" * len(SETS),
+    ]
+    for key, label in (("model", f"**{name}** (this file)"), ("bicubic", "bicubic (this protocol)")):
+        cells = [f"{figures[key][s]['psnr']:.2f} / {figures[key][s]['ssim']:.4f}" for s in SETS]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    for label, sets in PUBLISHED.items():
+        cells = [f"{sets[s][0]:.2f} / {sets[s][1]:.4f}" for s in SETS]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Paper rows: SSIM computed with a different implementation (about +0.01 vs Wang SSIM); "
+        "their BSD column is BSD100, ours BSD68 (a subset). Compare PSNR.",
+        "",
+        "Set5 per image (the CI regression test checks these within 0.05 dB):",
+        "",
+        "| image | PSNR | SSIM |",
+        "|---|---|---|",
+    ]
+    for img, v in figures["model"]["Set5"]["per_image"].items():
+        lines.append(f"| {img} | {v['psnr']:.4f} | {v['ssim']:.5f} |")
+    if meta.get("config"):
+        lines += ["", "## Training configuration", "", "```json", json.dumps(meta["config"], indent=2), "```"]
+    if note:
+        lines += ["", "## Notes", "", note]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("model", type=Path, help="trained model file (.safetensors from srgan-train)")
+    p.add_argument("--name", required=True, help="shipped name, e.g. srresnet_x4")
+    p.add_argument("--fp16", action="store_true", help="store fp16 weights (half the size)")
+    p.add_argument("--description", default="")
+    p.add_argument("--note", default="", help="free text for the card's Notes section (Markdown)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="extra metadata")
+    args = p.parse_args(argv)
+
+    src = modelfile.load_model(args.model)
+    meta = dict(src.metadata)
+    for item in args.set:
+        key, _, value = item.partition("=")
+        meta[key] = json.loads(value)
+    meta.setdefault("hardware", f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads")
+    if args.description:
+        meta["description"] = args.description
+    user_meta = {k: v for k, v in meta.items() if k not in modelfile.RESERVED_KEYS}
+    dest = paths.models_dir() / f"{args.name}.safetensors"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dtype = torch.float16 if args.fp16 else None
+    modelfile.save_model(src, dest, metadata=user_meta, dtype=dtype)
+    figures = measure(dest)  # measured on what ships (fp16 round trip included)
+    user_meta["metrics"] = figures["model"]
+    user_meta["bicubic_metrics"] = {s: {k: v for k, v in d.items() if k != "per_image"} for s, d in figures["bicubic"].items()}
+    modelfile.save_model(src, dest, metadata=user_meta, dtype=dtype)
+    full = modelfile.read_metadata(dest)
+    card = card_markdown(args.name, full, figures, args.note)
+    tmp = dest.with_suffix(".md.tmp")
+    tmp.write_text(card, encoding="utf-8")
+    tmp.replace(dest.with_suffix(".md"))
+    print(f"shipped {dest} ({dest.stat().st_size / 1e6:.1f} MB) and {dest.with_suffix('.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
