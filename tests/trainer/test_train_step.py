@@ -1,0 +1,208 @@
+"""The GAN step, the losses, the EMA and the learning-rate schedules."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from trainer.config import AdversarialConfig, ContentLossConfig, OptimizerConfig, PhaseConfig, PixelLossConfig
+from trainer.train.ema import ModelEMA
+from trainer.train.losses import AdversarialLoss, ContentLoss, gradient_penalty, pixel_loss
+from trainer.train.step import GANStep, NonFiniteLoss, lr_at
+
+
+class TinyG(nn.Module):
+    """x4 generator small enough for unit tests (conv + BN + pixel shuffle)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 48, 3, padding=1))
+        self.up = nn.PixelShuffle(4)
+        self.poison = False
+
+    def forward(self, x):
+        out = self.up(self.body(x))
+        return out * float("nan") if self.poison else out
+
+
+class SpyD(nn.Module):
+    """Discriminator that records, per call, whether its weights and its input require grad."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.LeakyReLU(0.2), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 1))
+        self.calls: list[tuple[bool, bool]] = []
+
+    def forward(self, x):
+        self.calls.append((all(p.requires_grad for p in self.parameters()), x.requires_grad))
+        return self.net(x)
+
+
+def _phase(**kw) -> PhaseConfig:
+    return PhaseConfig(**kw)
+
+
+def _batch(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    hr = torch.rand(2, 3, 16, 16, generator=g)
+    return hr[:, :, ::4, ::4].contiguous(), hr
+
+
+def _stepper(phase, g=None, d=None):
+    g = g or TinyG()
+    return GANStep(phase, generator=g, g_forward=g, ema=ModelEMA(g, 0.5), device=torch.device("cpu"), discriminator=d, nan_patience=3), g
+
+
+def test_generator_step_freezes_d_and_discriminator_step_sees_detached_sr():
+    torch.manual_seed(0)
+    d = SpyD()
+    phase = _phase(adversarial=AdversarialConfig(type="vanilla", weight=1e-3))
+    stepper, g = _stepper(phase, d=d)
+    d_before = copy.deepcopy(d.state_dict())
+    values = stepper(*_batch())
+    # G step: D frozen, SR attached (adversarial gradient reaches G). D step: D trainable, HR and SR.detach().
+    assert d.calls == [(False, True), (True, False), (True, False)]
+    assert {"g_pixel", "g_adversarial", "g_total", "d_real", "d_fake", "d_total"} <= set(values)
+    assert all(isinstance(v, float) for v in values.values())
+    assert any(not torch.equal(d_before[k], v) for k, v in d.state_dict().items())  # D learned
+
+
+def test_adversarial_term_alone_moves_the_generator():
+    torch.manual_seed(0)
+    d = SpyD()
+    phase = _phase(pixel=PixelLossConfig(weight=0.0), adversarial=AdversarialConfig(type="vanilla", weight=1.0))
+    stepper, g = _stepper(phase, d=d)
+    before = [p.detach().clone() for p in g.parameters()]
+    stepper(*_batch())
+    assert any(not torch.equal(b, p) for b, p in zip(before, g.parameters()))
+
+
+@pytest.mark.parametrize("kind", ["vanilla", "relativistic", "wgan-gp"])
+def test_adversarial_losses_have_the_right_signs(kind):
+    loss = AdversarialLoss(AdversarialConfig(type=kind))
+    confident_real, confident_fake = torch.full((4, 1), 5.0), torch.full((4, 1), -5.0)
+    d_good = sum(loss.discriminator(confident_real, confident_fake).values())
+    d_bad = sum(loss.discriminator(confident_fake, confident_real).values())
+    assert d_good < d_bad
+    # The generator is happier when its fakes score like reals.
+    assert loss.generator(confident_real, confident_fake) < loss.generator(confident_fake, confident_real)
+
+
+def test_gradient_penalty_is_zero_for_a_unit_gradient_critic():
+    critic = nn.Sequential(nn.Flatten(), nn.Linear(12, 1, bias=False))
+    with torch.no_grad():
+        critic[1].weight.zero_()
+        critic[1].weight[0, 0] = 1.0  # |grad| = 1 everywhere
+    real, fake = torch.rand(3, 3, 2, 2), torch.rand(3, 3, 2, 2)
+    assert gradient_penalty(critic, real, fake).item() == pytest.approx(0.0, abs=1e-10)
+    with torch.no_grad():
+        critic[1].weight[0, 0] = 3.0
+    assert gradient_penalty(critic, real, fake).item() == pytest.approx(4.0)
+
+
+def test_pixel_losses():
+    a, b = torch.zeros(1, 1, 2, 2), torch.full((1, 1, 2, 2), 2.0)
+    assert pixel_loss(a, b, PixelLossConfig(type="mse")).item() == 4.0
+    assert pixel_loss(a, b, PixelLossConfig(type="l1")).item() == 2.0
+    assert pixel_loss(a, b, PixelLossConfig(type="charbonnier", eps=1e-3)).item() == pytest.approx(math.sqrt(4 + 1e-6))
+
+
+def test_content_loss_backpropagates_to_the_image_and_not_to_vgg():
+    loss_fn = ContentLoss(ContentLossConfig(type="vgg", layers=("relu1_2", "relu2_2"), vgg_weights="random"))
+    sr = torch.rand(1, 3, 16, 16, requires_grad=True)
+    loss = loss_fn(sr, torch.rand(1, 3, 16, 16))
+    assert loss.requires_grad and loss.item() > 0
+    loss.backward()
+    assert sr.grad is not None and sr.grad.abs().sum() > 0
+    assert not any(p.requires_grad for p in loss_fn.parameters())
+
+
+def test_vgg_weights_missing_is_refused(tmp_path, monkeypatch):
+    from trainer.vgg import VGG19_WEIGHTS_FILE, VGGWeightsMissing
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setenv("SRGAN_OFFLINE", "1")
+    with pytest.raises(VGGWeightsMissing, match=VGG19_WEIGHTS_FILE):
+        ContentLoss(ContentLossConfig(type="vgg"))
+
+
+def test_ema_averages_parameters_and_buffers():
+    g = TinyG()
+    ema = ModelEMA(g, decay=0.9)
+    ema.updates = 1000  # past the warm-up ramp
+    old = copy.deepcopy(ema.module.state_dict())
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(1.0)
+        g.body[1].running_mean.add_(2.0)
+        g.body[1].num_batches_tracked.add_(7)
+    ema.update(g)
+    new, cur = ema.module.state_dict(), g.state_dict()
+    for key in new:
+        if new[key].is_floating_point():
+            assert torch.allclose(new[key], 0.9 * old[key] + 0.1 * cur[key], atol=1e-6), key
+        else:
+            assert torch.equal(new[key], cur[key])
+    assert not ema.module.training and not any(p.requires_grad for p in ema.module.parameters())
+
+
+def test_ema_warmup_ramp_and_zero_decay_copies():
+    g = TinyG()
+    ema = ModelEMA(g, decay=0.999)
+    assert ema.current_decay() == pytest.approx(0.1)
+    copy_ema = ModelEMA(g, decay=0.0)
+    with torch.no_grad():
+        next(g.parameters()).add_(1.0)
+    copy_ema.update(g)
+    assert all(torch.equal(a, b) for a, b in zip(copy_ema.module.parameters(), g.parameters()))
+
+
+def test_nan_guard_skips_counts_and_stops():
+    stepper, g = _stepper(_phase())
+    before = copy.deepcopy(g.state_dict())
+    g.poison = True
+    assert stepper(*_batch()) is None and stepper(*_batch()) is None
+    assert stepper.skipped == 2
+    assert all(torch.equal(before[k], v) for k, v in g.state_dict().items() if v.is_floating_point() and "running" not in k)
+    g.poison = False
+    assert stepper(*_batch()) is not None and stepper.consecutive_bad == 0
+    g.poison = True
+    stepper(*_batch())
+    stepper(*_batch())
+    with pytest.raises(NonFiniteLoss, match="3 consecutive steps"):
+        stepper(*_batch())
+
+
+def test_separate_grad_scalers_for_g_and_d_in_fp16():
+    d = SpyD()
+    g = TinyG()
+    phase = _phase(adversarial=AdversarialConfig(type="vanilla"))
+    stepper = GANStep(phase, generator=g, g_forward=g, ema=ModelEMA(g), device=torch.device("cpu"),
+                      amp_dtype=torch.float16, discriminator=d)
+    assert stepper.scaler_g is not stepper.scaler_d
+    assert stepper.scaler_g.is_enabled() and stepper.scaler_d.is_enabled()
+    plain, _ = _stepper(phase, d=SpyD())
+    assert not plain.scaler_g.is_enabled()
+
+
+def test_gradient_clipping_bounds_the_update():
+    torch.manual_seed(0)
+    phase = _phase(optimizer=OptimizerConfig(lr=1e-3, grad_clip=1e-12))
+    stepper, g = _stepper(phase)
+    stepper(*_batch())  # Adam normalises the step, so check the clipped grads instead
+    total = torch.sqrt(sum((p.grad**2).sum() for p in g.parameters() if p.grad is not None))
+    assert total.item() <= 1e-12 * 1.01
+
+
+def test_learning_rate_schedules():
+    step = OptimizerConfig(lr=1e-4, schedule="step", milestones=(0.5,), gamma=0.1)
+    assert [lr_at(step, k, 10) for k in (0, 4, 5, 9)] == [1e-4, 1e-4, pytest.approx(1e-5), pytest.approx(1e-5)]
+    cos = OptimizerConfig(lr=1e-3, schedule="cosine", gamma=0.0)
+    assert lr_at(cos, 0, 100) == pytest.approx(1e-3) and lr_at(cos, 50, 100) == pytest.approx(5e-4)
+    assert lr_at(cos, 100, 100) == pytest.approx(0.0, abs=1e-12)
+    warm = OptimizerConfig(lr=1e-3, warmup_steps=4)
+    assert [lr_at(warm, k, 100) for k in (0, 3, 4)] == [pytest.approx(2.5e-4), pytest.approx(1e-3), pytest.approx(1e-3)]

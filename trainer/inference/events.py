@@ -1,0 +1,53 @@
+"""Events yielded by :meth:`trainer.inference.Upscaler.run`, and its exceptions.
+
+Events are frozen dataclasses so a GUI worker can hand them across threads as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from trainer.imageio import ImageData
+
+
+@dataclass(frozen=True)
+class TilesPlanned:
+    """The image was split into ``total`` tiles of ``tile_size`` input pixels (0 = whole image).
+
+    Sent again, with the new plan, when a tile ran out of memory and the tile size was halved; an
+    RGBA image counts its alpha tiles too (alpha is upscaled in its own pass).
+    """
+
+    total: int
+    tile_size: int
+
+
+@dataclass(frozen=True)
+class TileDone:
+    """``done`` of ``total`` tiles are finished."""
+
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class UpscaleFinished:
+    """The last event: the upscaled ``image``, wall time, final tile size and the device used."""
+
+    image: ImageData
+    seconds: float
+    tile_size: int
+    device: str
+
+
+UpscaleEvent = TilesPlanned | TileDone | UpscaleFinished
+
+
+class UpscaleCancelled(Exception):
+    """The cancel event was set; raised between tiles, no partial image is returned."""
+
+
+class TileTooSmallError(RuntimeError):
+    """Even the smallest allowed tile ran out of memory on the device."""

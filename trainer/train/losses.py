@@ -1,0 +1,110 @@
+"""Loss terms: pixel (MSE, L1, Charbonnier), VGG19 content, adversarial (vanilla, relativistic, WGAN-GP).
+
+Every function returns a tensor attached to the graph (never a value rebuilt from Python floats,
+which would silently train nothing). Losses are computed in fp32 even under autocast.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from trainer.config import AdversarialConfig, ContentLossConfig, PixelLossConfig
+
+
+def pixel_loss(sr: torch.Tensor, hr: torch.Tensor, cfg: PixelLossConfig) -> torch.Tensor:
+    """Mean pixel loss between SR and HR (in fp32)."""
+    sr, hr = sr.float(), hr.float()
+    if cfg.type == "mse":
+        return F.mse_loss(sr, hr)
+    if cfg.type == "l1":
+        return F.l1_loss(sr, hr)
+    return torch.sqrt((sr - hr) ** 2 + cfg.eps**2).mean()  # Charbonnier: a smooth L1
+
+
+RANDOM_VGG_WARNING = (
+    "content.vgg_weights = 'random': the VGG content loss uses UNTRAINED VGG19 weights. This is only "
+    "meaningful for benchmarks and tests; a model trained this way is not an SRGAN."
+)
+
+
+class ContentLoss(nn.Module):
+    """Distance between VGG19 features of SR and HR (``layers`` averaged), in fp32 with ImageNet
+    normalisation (inside :class:`trainer.vgg.VGGFeatures`). HR features need no gradient.
+
+    Raises ``trainer.vgg.VGGWeightsMissing`` at construction when the weights are not available.
+    """
+
+    def __init__(self, cfg: ContentLossConfig) -> None:
+        super().__init__()
+        from trainer.vgg import VGGFeatures
+
+        weights = None if cfg.vgg_weights == "random" else cfg.vgg_weights  # the loop warns loudly
+        self.vgg = VGGFeatures(cfg.layers, weights=weights)
+        self.vgg.requires_grad_(False)
+        self.criterion = F.mse_loss if cfg.criterion == "mse" else F.l1_loss
+
+    def forward(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            target = self.vgg(hr)
+        feats = self.vgg(sr)
+        losses = [self.criterion(feats[name].float(), target[name].float()) for name in feats]
+        return torch.stack(losses).mean()
+
+
+class AdversarialLoss:
+    """The generator and discriminator sides of one GAN objective on raw logits.
+
+    ``vanilla``: BCE (SRGAN). ``relativistic``: relativistic average GAN (ESRGAN); the generator
+    side also needs the real logits. ``wgan-gp``: Wasserstein critic scores; the gradient penalty
+    is :func:`gradient_penalty`.
+    """
+
+    def __init__(self, cfg: AdversarialConfig) -> None:
+        self.type = cfg.type
+        self.gp_weight = cfg.gp_weight
+
+    @property
+    def needs_real_for_generator(self) -> bool:
+        """True for the relativistic loss (the generator compares against real logits)."""
+        return self.type == "relativistic"
+
+    def generator(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
+        """Generator loss from the discriminator's logits on SR (and on HR, detached, if relativistic)."""
+        fake = fake.float()
+        if self.type == "vanilla":
+            return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+        if self.type == "wgan-gp":
+            return -fake.mean()
+        assert real is not None, "the relativistic loss needs the real logits"
+        real = real.float().detach()
+        return 0.5 * (
+            F.binary_cross_entropy_with_logits(real - fake.mean(), torch.zeros_like(real))
+            + F.binary_cross_entropy_with_logits(fake - real.mean(), torch.ones_like(fake))
+        )
+
+    def discriminator(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Named discriminator loss terms (summed for the update) from logits on HR and detached SR."""
+        real, fake = real.float(), fake.float()
+        if self.type == "vanilla":
+            return {
+                "d_real": F.binary_cross_entropy_with_logits(real, torch.ones_like(real)),
+                "d_fake": F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)),
+            }
+        if self.type == "wgan-gp":
+            return {"d_real": -real.mean(), "d_fake": fake.mean()}
+        return {
+            "d_real": 0.5 * F.binary_cross_entropy_with_logits(real - fake.mean(), torch.ones_like(real)),
+            "d_fake": 0.5 * F.binary_cross_entropy_with_logits(fake - real.mean(), torch.zeros_like(fake)),
+        }
+
+
+def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP penalty ``E[(||grad_x D(x)||_2 - 1)^2]`` on random interpolates, in fp32."""
+    alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
+    mixed = (alpha * real.float() + (1.0 - alpha) * fake.float()).requires_grad_(True)
+    with torch.autocast(device_type=real.device.type, enabled=False):
+        scores = critic(mixed).float()
+    (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
+    return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()

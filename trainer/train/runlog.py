@@ -1,0 +1,74 @@
+"""Run logs: ``metrics.jsonl`` (one JSON object per event) and TensorBoard scalars when installed."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from trainer.train.events import TrainStep, Validation, event_record
+
+METRICS_FILE = "metrics.jsonl"
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no inf/nan: write them as strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+class RunLog:
+    """Appends events to ``RUN/metrics.jsonl`` (line-buffered, so a killed run keeps its log)."""
+
+    def __init__(self, run_dir: str | os.PathLike, *, tensorboard: bool = True) -> None:
+        self.path = Path(run_dir) / METRICS_FILE
+        self._fh = open(self.path, "a", encoding="utf-8", buffering=1)
+        self._tb = None
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter  # needs the optional tensorboard package
+
+                self._tb = SummaryWriter(log_dir=str(Path(run_dir) / "tensorboard"))
+            except Exception:  # not installed: the JSONL log is the record
+                self._tb = None
+
+    def write(self, event: Any) -> None:
+        """Record one event."""
+        self._fh.write(json.dumps(_clean(event_record(event))) + "\n")
+        if self._tb is None:
+            return
+        if isinstance(event, TrainStep):
+            for name, value in event.losses.items():
+                self._tb.add_scalar(f"loss/{name}", value, event.step)
+            self._tb.add_scalar("lr/generator", event.lr, event.step)
+            self._tb.add_scalar("speed/steps_per_second", event.steps_per_second, event.step)
+        elif isinstance(event, Validation):
+            self._tb.add_scalar(f"val/{event.dataset}_psnr", event.psnr, event.step)
+            self._tb.add_scalar(f"val/{event.dataset}_ssim", event.ssim, event.step)
+
+    def close(self) -> None:
+        """Flush and close."""
+        self._fh.close()
+        if self._tb is not None:
+            self._tb.close()
+
+
+def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """All records of ``RUN/metrics.jsonl`` (a torn last line from a killed run is ignored)."""
+    path = Path(run_dir) / METRICS_FILE
+    records = []
+    if not path.is_file():
+        return records
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records

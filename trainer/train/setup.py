@@ -1,0 +1,92 @@
+"""Building what a run needs, before its first step (so a bad setting fails before training).
+
+Everything that can refuse to start lives here: the data folder, the validation folder, the VGG
+weights of a content loss, the discriminators, the generator and its initial weights.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from trainer.config import TrainingConfig
+from trainer.train.losses import ContentLoss
+
+
+def amp_dtype(precision: str, device: torch.device) -> torch.dtype:
+    """Autocast dtype: ``auto`` = bf16 on CUDA when supported (else fp16), fp32 elsewhere."""
+    from trainer.device import resolve_dtype
+
+    if precision == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    return resolve_dtype(precision, device)
+
+
+def describe_device(device: torch.device) -> str:
+    """``cpu (2 threads)`` or ``cuda:0 (NVIDIA H100 ...)``."""
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return f"{device} ({torch.get_num_threads()} threads)"
+
+
+def default_run_dir(config: TrainingConfig) -> Path:
+    """``runs/<recipe>-<YYYYmmdd-HHMMSS>`` under the current folder."""
+    return Path("runs") / f"{config.recipe}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def resolve_val_dir(config: TrainingConfig) -> Path | None:
+    """The validation folder: ``auto`` = Set5 of the shared benchmarks when present, ``""`` = none."""
+    from trainer.train.validation import default_val_dir
+
+    value = config.data.val_dir
+    if value == "auto":
+        return default_val_dir()
+    return Path(value).expanduser() if value else None
+
+
+def build_generator(config: TrainingConfig) -> nn.Module:
+    """The generator from the registry (``scale`` from ``data.scale``), optionally from a model file."""
+    from trainer import models
+
+    model = models.build(config.model.arch, scale=config.data.scale, **config.model.hparams)
+    if config.model.init_weights:
+        from trainer.modelfile import load_model
+
+        path = Path(config.model.init_weights).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: model file for model.init_weights not found")
+        source = load_model(path)
+        if source.arch != model.arch or source.hparams != model.hparams:
+            raise ValueError(
+                f"{path}: model.init_weights holds {source.arch} {source.hparams}, but the config builds "
+                f"{model.arch} {model.hparams}; set model.arch/model.hparams to match"
+            )
+        model.load_state_dict(source.state_dict())
+    return model
+
+
+def build_discriminator(config: TrainingConfig, index: int) -> nn.Module:
+    """The discriminator of GAN phase ``index`` (may raise VGGWeightsMissing for vgg_feature_d)."""
+    from trainer import models
+
+    d = config.phases[index].discriminator
+    return models.build(d.arch, **d.hparams)
+
+
+def build_content_losses(config: TrainingConfig) -> dict[int, ContentLoss]:
+    """A VGG content loss per phase that has one (refuses to start without the weights)."""
+    return {i: ContentLoss(p.content) for i, p in enumerate(config.phases) if p.content.type == "vgg"}
+
+
+def set_threads(threads: int, world_size: int) -> None:
+    """Set torch's CPU threads: the config value, or the cores shared among the local processes."""
+    if threads > 0:
+        torch.set_num_threads(threads)
+    elif world_size > 1:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world_size))

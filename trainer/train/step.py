@@ -1,0 +1,221 @@
+"""The optimisation step of a phase: generator step, then discriminator step.
+
+Reference order (BasicSR ``srgan_model.py``): the discriminator is frozen while the generator
+learns from it (its parameters get no gradient, the SR image does); then the discriminator learns
+from HR against the *detached* SR. Each side has its own optimiser and, in fp16, its own
+GradScaler. A step whose loss (or, with clipping, gradient norm) is not finite is skipped and
+counted; :class:`NonFiniteLoss` ends the run when that persists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from trainer.config import OptimizerConfig, PhaseConfig
+from trainer.train.ema import ModelEMA
+from trainer.train.losses import AdversarialLoss, ContentLoss, gradient_penalty, pixel_loss
+
+
+class NonFiniteLoss(RuntimeError):
+    """Too many consecutive steps had NaN/inf losses or gradients."""
+
+
+def lr_at(cfg: OptimizerConfig, k: int, iterations: int) -> float:
+    """Learning rate at step ``k`` (0-based) of a phase of ``iterations`` steps."""
+    lr = cfg.lr
+    if cfg.schedule == "step":
+        lr *= cfg.gamma ** sum(1 for m in cfg.milestones if k >= round(m * iterations))
+    elif cfg.schedule == "cosine":
+        low = cfg.lr * cfg.gamma
+        lr = low + (cfg.lr - low) * 0.5 * (1.0 + math.cos(math.pi * min(k, iterations) / iterations))
+    if cfg.warmup_steps and k < cfg.warmup_steps:
+        lr *= (k + 1) / cfg.warmup_steps
+    return lr
+
+
+def make_adam(params: Any, cfg: OptimizerConfig, device: torch.device) -> torch.optim.Adam:
+    """Adam with the config's betas and weight decay (fused kernels on CUDA)."""
+    extra = {"fused": True} if device.type == "cuda" else {}
+    return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay, **extra)
+
+
+def _agree(flag: bool) -> bool:
+    return flag
+
+
+class GANStep:
+    """Optimisers, scalers and loss terms of one phase; calling it performs one step.
+
+    Args:
+        phase: the phase config (losses, optimisers, clipping).
+        generator: the generator module (what the optimiser and the EMA see).
+        g_forward: what to call for the forward pass (the generator, its DDP wrapper or its
+            compiled form).
+        ema: the generator EMA, updated after every generator step.
+        content: the VGG content loss, when the phase has one.
+        discriminator / d_forward: the discriminator and what to call for its own update (DDP).
+        amp_dtype: autocast dtype (float32 = no autocast).
+        agree: turns a per-process "step is finite" flag into the verdict of all processes (DDP).
+        nan_patience: consecutive non-finite steps tolerated before :class:`NonFiniteLoss`.
+    """
+
+    def __init__(
+        self,
+        phase: PhaseConfig,
+        *,
+        generator: nn.Module,
+        g_forward: nn.Module,
+        ema: ModelEMA,
+        device: torch.device,
+        amp_dtype: torch.dtype = torch.float32,
+        content: ContentLoss | None = None,
+        discriminator: nn.Module | None = None,
+        d_forward: nn.Module | None = None,
+        agree: Callable[[bool], bool] = _agree,
+        nan_patience: int = 20,
+    ) -> None:
+        self.phase = phase
+        self.generator = generator
+        self.g_forward = g_forward
+        self.ema = ema
+        self.device = device
+        self.amp_dtype = amp_dtype
+        self.content = content
+        self.discriminator = discriminator if phase.is_gan else None
+        self.d_forward = d_forward or discriminator
+        self.adversarial = AdversarialLoss(phase.adversarial) if phase.is_gan else None
+        self.agree = agree
+        self._patience = nan_patience
+        fp16 = amp_dtype == torch.float16
+        self.opt_g = make_adam(generator.parameters(), phase.optimizer, device)
+        self.scaler_g = torch.amp.GradScaler(device.type, enabled=fp16)
+        self.opt_d = self.scaler_d = None
+        if self.discriminator is not None:
+            self.opt_d = make_adam(self.discriminator.parameters(), phase.discriminator.optimizer, device)
+            self.scaler_d = torch.amp.GradScaler(device.type, enabled=fp16)
+        self.consecutive_bad = 0
+        self.skipped = 0
+
+    # ------------------------------------------------------------------ schedule and state
+
+    def set_lr(self, k: int, iterations: int) -> tuple[float, float | None]:
+        """Set both learning rates for step ``k`` of the phase; returns ``(lr_g, lr_d)``."""
+        lr_g = lr_at(self.phase.optimizer, k, iterations)
+        for group in self.opt_g.param_groups:
+            group["lr"] = lr_g
+        lr_d = None
+        if self.opt_d is not None:
+            lr_d = lr_at(self.phase.discriminator.optimizer, k, iterations)
+            for group in self.opt_d.param_groups:
+                group["lr"] = lr_d
+        return lr_g, lr_d
+
+    def state_dict(self) -> dict[str, Any]:
+        """Optimisers, scalers and counters (the schedule is a function of the step)."""
+        return {
+            "opt_g": self.opt_g.state_dict(),
+            "scaler_g": self.scaler_g.state_dict(),
+            "opt_d": self.opt_d.state_dict() if self.opt_d else None,
+            "scaler_d": self.scaler_d.state_dict() if self.scaler_d else None,
+            "skipped": self.skipped,
+            "consecutive_bad": self.consecutive_bad,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`."""
+        self.opt_g.load_state_dict(state["opt_g"])
+        if state.get("scaler_g"):
+            self.scaler_g.load_state_dict(state["scaler_g"])
+        if self.opt_d is not None and state.get("opt_d"):
+            self.opt_d.load_state_dict(state["opt_d"])
+            if state.get("scaler_d"):
+                self.scaler_d.load_state_dict(state["scaler_d"])
+        self.skipped = int(state.get("skipped", 0))
+        self.consecutive_bad = int(state.get("consecutive_bad", 0))
+
+    # ------------------------------------------------------------------ the step
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp_dtype == torch.float32:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+    def _apply(self, loss: torch.Tensor, params: list[torch.Tensor], opt: torch.optim.Optimizer,
+               scaler: torch.amp.GradScaler, clip: float) -> bool:
+        """Backward + step unless the loss (or clipped gradient norm) is non-finite anywhere."""
+        opt.zero_grad(set_to_none=True)
+        if not self.agree(bool(torch.isfinite(loss))):
+            return False
+        scaler.scale(loss).backward()
+        if clip > 0:
+            scaler.unscale_(opt)
+            norm = torch.nn.utils.clip_grad_norm_(params, clip)
+            # With fp16 the scaler skips inf gradients itself (and lowers its scale): not an error.
+            if not scaler.is_enabled() and not self.agree(bool(torch.isfinite(norm))):
+                opt.zero_grad(set_to_none=True)
+                return False
+        scaler.step(opt)
+        scaler.update()
+        return True
+
+    def __call__(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, float] | None:
+        """One step on a batch; the named loss floats, or None when the step was skipped."""
+        phase, d = self.phase, self.discriminator
+        # ---- generator step (discriminator frozen: its weights get no gradient, SR does)
+        if d is not None:
+            d.requires_grad_(False)
+        terms: dict[str, torch.Tensor] = {}
+        with self._autocast():
+            sr = self.g_forward(lr)
+            if phase.pixel.weight > 0:
+                terms["g_pixel"] = phase.pixel.weight * pixel_loss(sr, hr, phase.pixel)
+            if self.content is not None:
+                terms["g_content"] = phase.content.weight * self.content(sr, hr)
+            if d is not None:
+                real_logits = None
+                if self.adversarial.needs_real_for_generator:
+                    with torch.no_grad():
+                        real_logits = d(hr)
+                terms["g_adversarial"] = phase.adversarial.weight * self.adversarial.generator(d(sr), real_logits)
+        g_total = torch.stack([t.float() for t in terms.values()]).sum()
+        ok = self._apply(g_total, list(self.generator.parameters()), self.opt_g, self.scaler_g, phase.optimizer.grad_clip)
+        if ok:
+            self.ema.update(self.generator)
+        values = dict(terms, g_total=g_total)
+
+        # ---- discriminator step (learns HR vs the detached SR)
+        if d is not None and ok:
+            d.requires_grad_(True)
+            fake = sr.detach()
+            with self._autocast():
+                real_logits = self.d_forward(hr)
+                fake_logits = self.d_forward(fake)
+                d_terms = self.adversarial.discriminator(real_logits, fake_logits)
+            if phase.adversarial.type == "wgan-gp" and phase.adversarial.gp_weight > 0:
+                d_terms["d_gp"] = phase.adversarial.gp_weight * gradient_penalty(self.d_forward, hr, fake)
+            d_total = torch.stack(list(d_terms.values())).sum()
+            ok = self._apply(d_total, list(d.parameters()), self.opt_d, self.scaler_d, phase.discriminator.optimizer.grad_clip)
+            values.update(d_terms, d_total=d_total)
+            values["d_real_logit"] = real_logits.detach().float().mean()
+            values["d_fake_logit"] = fake_logits.detach().float().mean()
+
+        if not ok:
+            self.skipped += 1
+            self.consecutive_bad += 1
+            if self.consecutive_bad >= self._patience:
+                raise NonFiniteLoss(
+                    f"the loss or gradients were NaN/inf for {self.consecutive_bad} consecutive steps "
+                    f"({self.skipped} skipped in all); lower the learning rate, enable gradient clipping "
+                    "(optimizer.grad_clip) or train in fp32 (runtime.precision = \"fp32\")"
+                )
+            return None
+        self.consecutive_bad = 0
+        names = list(values)
+        floats = torch.stack([v.detach().float() for v in values.values()]).tolist()  # one sync
+        return dict(zip(names, floats))

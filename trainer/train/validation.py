@@ -1,0 +1,106 @@
+"""Validation during training: the protocol's Y-PSNR/SSIM of the EMA generator on a folder.
+
+Images are prepared once (HR cropped to a multiple of the scale, MATLAB-bicubic LR, the bicubic
+baseline and its figures), so each validation only runs the network and the metrics. The first
+images also give the sample crops (LR, bicubic, SR, HR) shown by the GUI.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from trainer.train.events import SampleCrops
+
+
+@dataclass(frozen=True)
+class _ValImage:
+    name: str
+    hr: np.ndarray
+    lr: np.ndarray
+    bicubic: np.ndarray
+    bicubic_psnr: float
+    bicubic_ssim: float
+
+
+def default_val_dir() -> Path | None:
+    """The benchmark Set5 folder when present (``../shared/data/benchmarks/Set5``), else None."""
+    from trainer.paths import benchmarks_dir
+
+    folder = benchmarks_dir() / "Set5"
+    return folder if folder.is_dir() else None
+
+
+class Validator:
+    """Protocol metrics of a generator on the images of ``folder`` (means over the images).
+
+    Raises ``trainer.evaluation.EvaluationError`` for a missing/empty folder or unreadable image.
+    """
+
+    def __init__(self, folder: str | Path, *, scale: int, max_images: int = 0, sample_size: int = 96, samples: int = 2) -> None:
+        from trainer.evaluation import EvaluationError, image_files, read_rgb_u8
+        from trainer.metrics import bicubic_upscale, prepare_pair, psnr_y, ssim_y
+
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise EvaluationError(f"{self.folder}: validation folder not found (data.val_dir)")
+        files = image_files(self.folder)
+        if max_images:
+            files = files[:max_images]
+        if not files:
+            raise EvaluationError(f"{self.folder}: no images in the validation folder (data.val_dir)")
+        self.scale = scale
+        self.sample_size = sample_size - sample_size % scale
+        self.n_samples = samples
+        self.images: list[_ValImage] = []
+        for path in files:
+            hr, lr = prepare_pair(read_rgb_u8(path), scale)
+            bic = bicubic_upscale(lr, scale)
+            self.images.append(_ValImage(path.name, hr, lr, bic, psnr_y(hr, bic, shave=scale), ssim_y(hr, bic, shave=scale)))
+        self.bicubic_psnr = float(np.mean([im.bicubic_psnr for im in self.images]))
+        self.bicubic_ssim = float(np.mean([im.bicubic_ssim for im in self.images]))
+
+    @property
+    def name(self) -> str:
+        """The folder's name (``Set5``)."""
+        return self.folder.name
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @torch.no_grad()
+    def run(self, model: nn.Module, device: torch.device) -> tuple[float, float, dict[str, tuple[float, float]], tuple[SampleCrops, ...], float]:
+        """``(psnr, ssim, per_image, samples, seconds)`` of ``model`` (eval mode, fp32, whole images)."""
+        from trainer.metrics import psnr_y, ssim_y
+        from trainer.tensor import to_numpy, to_tensor
+
+        start = time.perf_counter()
+        was_training = model.training
+        model.eval()
+        per_image: dict[str, tuple[float, float]] = {}
+        samples: list[SampleCrops] = []
+        try:
+            for i, im in enumerate(self.images):
+                sr = to_numpy(model(to_tensor(im.lr).to(device)).float())
+                per_image[im.name] = (psnr_y(im.hr, sr, shave=self.scale), ssim_y(im.hr, sr, shave=self.scale))
+                if i < self.n_samples and self.sample_size:
+                    samples.append(self._crops(im, sr))
+        finally:
+            model.train(was_training)
+        psnr = float(np.mean([v[0] for v in per_image.values()]))
+        ssim = float(np.mean([v[1] for v in per_image.values()]))
+        return psnr, ssim, per_image, tuple(samples), time.perf_counter() - start
+
+    def _crops(self, im: _ValImage, sr: np.ndarray) -> SampleCrops:
+        s = self.scale
+        size = min(self.sample_size, im.hr.shape[0] - im.hr.shape[0] % s, im.hr.shape[1] - im.hr.shape[1] % s)
+        y = ((im.hr.shape[0] - size) // 2) // s * s
+        x = ((im.hr.shape[1] - size) // 2) // s * s
+        cut = (slice(y, y + size), slice(x, x + size))
+        lr_cut = (slice(y // s, (y + size) // s), slice(x // s, (x + size) // s))
+        return SampleCrops(im.name, im.lr[lr_cut].copy(), im.bicubic[cut].copy(), sr[cut].copy(), im.hr[cut].copy())
