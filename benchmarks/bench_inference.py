@@ -3,7 +3,10 @@
     .venv/bin/python benchmarks/bench_inference.py            # CPU or GPU, whichever `auto` picks
     .venv/bin/python benchmarks/bench_inference.py --skip-large --repeats 3
 
-Everything is measured in one run on the current machine, so the ratios hold even on a shared one:
+Everything is measured in one run on the current machine. On a shared machine the share of the cores
+this process gets changes from second to second, so besides wall-clock figures every CPU run is also
+reported from process CPU time divided by the thread count ("*" columns: the throughput with the
+cores to itself); the ratios are computed from those. Measured:
 
 * naive baseline (the seed projects' way): ``model.eval(); with torch.no_grad(): model(x)`` on the
   whole 512x512 image, fp32, NCHW; uint8 in and out like the engine;
@@ -28,8 +31,15 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
+# Before torch starts its OpenMP threads: waiting threads sleep instead of spinning, so process CPU
+# time counts work only. On a shared machine a spinning thread burns CPU time whenever its partner
+# thread is descheduled (measured: +25% CPU time per conv on this 2-core VM under load), which
+# would make the CPU-time figures below depend on the load. `--spin` keeps OpenMP's default.
+if "--spin" not in sys.argv:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -158,6 +168,7 @@ def main() -> int:
     p.add_argument("--large", type=int, default=2000, help="size of the peak-memory run (default 2000)")
     p.add_argument("--skip-large", action="store_true")
     p.add_argument("--skip-naive", action="store_true")
+    p.add_argument("--spin", action="store_true", help="keep OpenMP's default spin-waiting (see the top of the file)")
     p.add_argument("--large-child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.large_child:
@@ -170,7 +181,7 @@ def main() -> int:
     repeats = args.repeats or (1 if device.type == "cpu" else 5)
     img = test_image(args.size)
     flops_px = srresnet_flops_per_px(args.blocks) if not args.model else srresnet_flops_per_px(getattr(model, "hparams", {}).get("num_blocks", 16))
-    print(f"device {device} ({torch.get_num_threads()} threads), torch {torch.__version__}")
+    print(f"device {device} ({torch.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}), torch {torch.__version__}")
     print(f"model srresnet B={args.blocks} x4, {flops_px / 1e6:.2f} MFLOP per LR pixel; input {args.size}x{args.size} RGB")
     print(f"engine: precision {up.precision}, channels_last {up.channels_last}, tile {up.tile_for(args.size, args.size)} "
           f"(0 = whole), context {up.context}, batch {up.max_batch}")

@@ -1,0 +1,46 @@
+"""Files from drops and the clipboard: local paths out of ``QMimeData``, pasted images saved to disk."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData
+from PySide6.QtGui import QImage
+
+
+def local_paths(mime: QMimeData | None) -> list[Path]:
+    """Local files and folders named by a drop or paste (remote URLs are ignored)."""
+    if mime is None or not mime.hasUrls():
+        return []
+    return [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile() and u.toLocalFile()]
+
+
+def can_accept(mime: QMimeData | None) -> bool:
+    """True when a drag carries something the queue can take (local files/folders or an image)."""
+    return bool(local_paths(mime)) or (mime is not None and mime.hasImage())
+
+
+def save_pasted_image(image: QImage, folder: Path) -> Path:
+    """Write a pasted image as ``clipboard-YYYYMMDD-HHMMSS.png`` in ``folder`` (atomically), so it
+    can be queued like any file; the output is then written to the output folder as usual."""
+    if image.isNull():
+        raise ValueError("the clipboard image is empty")
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = folder / f"clipboard-{stamp}.png"
+    n = 0
+    while target.exists():
+        n += 1
+        target = folder / f"clipboard-{stamp}-{n}.png"
+    fd, tmp = tempfile.mkstemp(prefix=".clipboard-", suffix=".png", dir=folder)
+    os.close(fd)
+    try:
+        if not image.save(tmp, "PNG"):
+            raise OSError(f"{target}: could not write the pasted image")
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return target

@@ -1,0 +1,121 @@
+"""Display layers of the comparator, as plain numpy data (no Qt, no torch).
+
+A layer is an 8-bit RGB picture placed on the comparison *canvas*, whose coordinates are the pixels
+of the super-resolved image. The LR layer is ``scale`` times smaller and is drawn enlarged with
+nearest-neighbour sampling (``factor = scale``), so its pixels stay visible without allocating a
+``scale``-times larger copy. Each layer carries a pyramid of halvings so that a zoomed-out view of a
+large result draws from a small level instead of resampling the full image on every paint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Keys in the order of the number keys 1..6 of the comparator.
+LAYER_ORDER = ("lr", "bicubic", "sr", "hr", "error", "sr2")
+PYRAMID_MIN_SIDE = 256
+
+
+@dataclass
+class Layer:
+    """One picture of the comparator.
+
+    Attributes:
+        key: stable identifier (``lr``, ``bicubic``, ``sr``, ``hr``, ``error``, ``sr2``).
+        title: what the user reads ("SR: srgan_x4").
+        pixels: HxWx3 uint8 RGB (display copy, alpha composited).
+        factor: canvas pixels per layer pixel (``scale`` for LR, 1 otherwise).
+        nearest: draw enlarged pixels as blocks (LR) even when the view is not zoomed in.
+        levels: ``levels[k]`` is ``pixels`` reduced by ``2**k`` (``levels[0] is pixels``).
+    """
+
+    key: str
+    title: str
+    pixels: np.ndarray
+    factor: int = 1
+    nearest: bool = False
+    levels: list[np.ndarray] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.pixels.dtype != np.uint8 or self.pixels.ndim != 3 or self.pixels.shape[2] != 3:
+            raise ValueError(f"layer {self.key!r}: expected HxWx3 uint8, got {self.pixels.dtype} {self.pixels.shape}")
+        if not self.levels:
+            self.levels = build_pyramid(self.pixels)
+
+    @property
+    def canvas_size(self) -> tuple[int, int]:
+        """(width, height) on the canvas."""
+        return self.pixels.shape[1] * self.factor, self.pixels.shape[0] * self.factor
+
+
+def to_display_u8(pixels: np.ndarray, alpha: np.ndarray | None = None, background: int = 255) -> np.ndarray:
+    """Any image array of the project (HxW, HxWx1, HxWx3; uint8 or uint16; optional alpha) as HxWx3 uint8.
+
+    16-bit images are shown at 8 bits (rounded, not truncated); grey is repeated into RGB; alpha is
+    composited over a plain ``background`` so transparent areas do not show their hidden colours.
+    """
+    arr = np.asarray(pixels)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.dtype == np.uint16:
+        arr = ((arr.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    elif arr.dtype != np.uint8:
+        raise TypeError(f"expected a uint8 or uint16 image, got {arr.dtype}")
+    if arr.shape[2] == 1:
+        arr = np.repeat(arr, 3, axis=2)
+    elif arr.shape[2] == 4 and alpha is None:
+        arr, alpha = arr[:, :, :3], arr[:, :, 3]
+    if alpha is not None:
+        a = np.asarray(alpha)
+        a = a.astype(np.float32) / (65535.0 if a.dtype == np.uint16 else 255.0)
+        comp = arr.astype(np.float32) * a[:, :, None] + background * (1.0 - a[:, :, None])
+        arr = np.clip(np.rint(comp), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(arr)
+
+
+def halve(arr: np.ndarray) -> np.ndarray:
+    """2x2 box reduction of an HxWxC uint8 image (odd last row/column dropped)."""
+    h, w = arr.shape[0] // 2 * 2, arr.shape[1] // 2 * 2
+    a = arr[:h, :w].astype(np.uint16)
+    s = a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]
+    return ((s + 2) // 4).astype(np.uint8)
+
+
+def build_pyramid(pixels: np.ndarray, min_side: int = PYRAMID_MIN_SIDE) -> list[np.ndarray]:
+    """``[pixels, pixels/2, pixels/4, ...]`` down to a level whose longer side is <= ``min_side``."""
+    levels = [pixels]
+    while max(levels[-1].shape[:2]) > min_side and min(levels[-1].shape[:2]) >= 4:
+        levels.append(halve(levels[-1]))
+    return levels
+
+
+def thumbnail(pixels: np.ndarray, max_side: int = 96) -> np.ndarray:
+    """Small HxWx3 uint8 preview (box-halved, then strided) for the queue."""
+    arr = to_display_u8(pixels)
+    while max(arr.shape[:2]) > 2 * max_side:
+        arr = halve(arr)
+    step = max(1, int(np.ceil(max(arr.shape[:2]) / max_side)))
+    return np.ascontiguousarray(arr[::step, ::step])
+
+
+# Anchor colours of a perceptually ordered dark-to-bright map (close to matplotlib's "inferno").
+_ANCHORS = np.array(
+    [[0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99], [212, 72, 66], [245, 125, 21], [250, 193, 39], [252, 255, 164]],
+    dtype=np.float64,
+)
+
+
+def colormap_lut() -> np.ndarray:
+    """256x3 uint8 lookup table of the error heat-map (black = no error, pale yellow = large)."""
+    x = np.linspace(0.0, len(_ANCHORS) - 1, 256)
+    i = np.minimum(x.astype(int), len(_ANCHORS) - 2)
+    t = (x - i)[:, None]
+    return np.rint(_ANCHORS[i] * (1 - t) + _ANCHORS[i + 1] * t).astype(np.uint8)
+
+
+def heatmap(abs_error: np.ndarray, vmax: float) -> np.ndarray:
+    """Colour an HxW map of absolute errors: 0 -> black, ``>= vmax`` -> brightest colour."""
+    idx = np.clip(np.rint(np.asarray(abs_error, dtype=np.float64) * (255.0 / vmax)), 0, 255).astype(np.uint8)
+    return colormap_lut()[idx]

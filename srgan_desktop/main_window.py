@@ -1,0 +1,409 @@
+"""The main window: queue (left), comparator (centre), options and readouts (right).
+
+Files and folders dropped anywhere on the window (or opened, or pasted) join the queue; the runner
+processes them in a worker; the selected item's result is shown in the comparator with its
+readouts. Nothing here imports torch: the core is loaded by the warm-up worker after the window
+is shown (:meth:`MainWindow.load_environment`).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget
+
+from srgan_desktop.comparator_panel import ComparatorPanel, make_view_actions
+from srgan_desktop.comparison_state import ComparisonState
+from srgan_desktop.dropping import can_accept, local_paths, save_pasted_image
+from srgan_desktop.files import Found, Thumb, scan, thumbnails
+from srgan_desktop.jobs import ItemResult, JobOptions, compare_item, process_item
+from srgan_desktop.model_choices import Environment, ModelChoice, import_model_file, load_environment
+from srgan_desktop.naming import validate_template
+from srgan_desktop.options_panel import OptionsPanel
+from srgan_desktop.queue_panel import QueuePanel
+from srgan_desktop.queue_runner import QueueRunner
+from srgan_desktop.queue_state import QueueItem, QueueModel, Status
+from srgan_desktop.readouts import ReadoutPanel, RegionMetrics
+from srgan_desktop.settings import AppSettings, load_window, save_settings, save_window
+from srgan_desktop.training import install_training
+from srgan_desktop.window_actions import make_window_actions, make_window_menus
+from srgan_desktop.worker import shutdown_workers, start_worker
+
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp);;All files (*)"
+MODEL_FILTER = "Model files (*.safetensors *.pth *.pt);;All files (*)"
+KEEP_RESULTS = 6  # results kept in memory for the comparator (each holds several full-size layers)
+KEEP_BYTES = 1_500_000_000  # ... and at most this much of them (a 4000x3000 photo's result is ~1.5 GB)
+
+
+class MainWindow(QMainWindow):
+    """The application window. ``environment_ready`` once models/devices are known;
+    ``result_shown(item_id)`` when the comparator shows an item; ``message(str)`` for notices."""
+
+    environment_ready = Signal(object)
+    result_shown = Signal(int)
+    message = Signal(str)
+
+    def __init__(self, settings: AppSettings, store: QSettings, *, job: Callable[..., Any] = process_item,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("SRGAN Desktop")
+        self.setAcceptDrops(True)
+        self.settings, self.store = settings, store
+        self.environment: Environment | None = None
+        self._start_when_ready = False
+        self._env_requested = False
+        self._shown_id = -1
+        self.persist = True  # save settings and window layout on close
+        self.results: OrderedDict[int, ItemResult] = OrderedDict()
+        self.queue = QueueModel(self)
+        self.runner = QueueRunner(self.queue, self.options_for, job, self)
+        self.comparison = ComparisonState(self)
+        self.comparison.mode, self.comparison.loupe = settings.view_mode, settings.loupe
+
+        self.actions_by_name = self._make_actions()
+        self.view_actions = make_view_actions(self.comparison, self)
+        self.addActions(list(self.view_actions.values()))
+        self.comparator = ComparatorPanel(self.comparison, self.view_actions, self)
+        self.banner = self._make_banner()
+        central = QWidget(self)
+        col = QVBoxLayout(central)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(0)
+        col.addWidget(self.banner)
+        col.addWidget(self.comparator, 1)
+        self.setCentralWidget(central)
+
+        a = self.actions_by_name
+        queue_actions = [a[n] for n in ("start", "pause", "cancel", "remove", "retry", "evaluate_selected", "clear")]
+        self.queue_panel = QueuePanel(self.queue, queue_actions, self)
+        self.options = OptionsPanel(settings, self)
+        self.readouts = ReadoutPanel(self)
+        self.region = RegionMetrics(self.comparison, self)
+        docks = [self._dock("Queue", self.queue_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
+                 self._dock("Readouts", self.readouts, Qt.DockWidgetArea.RightDockWidgetArea),
+                 self._dock("Options", self.options, Qt.DockWidgetArea.RightDockWidgetArea)]
+        self.resizeDocks(docks, [360, 430, 430], Qt.Orientation.Horizontal)
+        self.resizeDocks(docks[1:], [480, 320], Qt.Orientation.Vertical)
+        self._make_menus()
+        install_training(self)  # Training menu (Ctrl+T), Training runs / Training monitor docks
+        self.status_label = QLabel(self)
+        self.statusBar().addPermanentWidget(self.status_label)
+
+        self.queue_panel.selection_changed.connect(self.show_item)
+        self.options.import_requested.connect(self.import_model)
+        self.options.changed.connect(self._settings_changed)
+        self.runner.result_ready.connect(self._on_result)
+        self.runner.running_changed.connect(self._update_actions)
+        self.runner.paused_changed.connect(self._update_actions)
+        self.runner.queue_finished.connect(self._on_queue_finished)
+        self.region.updated.connect(self.readouts.set_region)
+        self.queue.overall_changed.connect(self._update_actions)
+        self.message.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        self.resize(1400, 880)
+        geometry, state = load_window(store)
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        self._update_actions()
+
+    # -- construction helpers ------------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower()}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _make_actions(self) -> dict[str, QAction]:
+        return make_window_actions(self)
+
+    def _make_menus(self) -> None:
+        make_window_menus(self)
+
+    def set_theme(self, name: str) -> None:
+        """Switch between the system, light and dark themes (remembered)."""
+        from srgan_desktop.theme import apply_theme
+
+        self.settings.theme = name
+        apply_theme(QApplication.instance(), name)
+
+    def _make_banner(self) -> QFrame:
+        frame = QFrame(self)
+        frame.setFrameShape(QFrame.Shape.StyledPanel)
+        row = QHBoxLayout(frame)
+        self.banner_label = QLabel(frame)
+        self.banner_label.setWordWrap(True)
+        button = QPushButton("Import model file…", frame)
+        button.clicked.connect(self.import_model)
+        row.addWidget(self.banner_label, 1)
+        row.addWidget(button)
+        frame.hide()
+        return frame
+
+    # -- start-up: the core is imported in a worker after the window is shown -------------------
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        # Normally the first paint starts the warm-up; a window shown minimised gets none.
+        QTimer.singleShot(1000, self._warm_up)
+
+    def event(self, event: QEvent) -> bool:
+        handled = super().event(event)
+        if event.type() == QEvent.Type.Paint and not self._env_requested:
+            QTimer.singleShot(0, self._warm_up)  # after this first frame is on screen
+        return handled
+
+    def _warm_up(self) -> None:
+        if not self._env_requested:
+            self._env_requested = True
+            self.load_environment()
+
+    @Slot()
+    def load_environment(self) -> None:
+        self.status_label.setText("Loading models…")
+        start_worker(load_environment, connect={"returned": self._on_environment, "errored": self._on_environment_error})
+
+    @Slot(object)
+    def _on_environment(self, env: Environment) -> None:
+        self.environment = env
+        self.options.set_environment(env)
+        self.banner_label.setText(env.message)
+        self.banner.setVisible(bool(env.message) and not env.usable())
+        if env.message:
+            self.comparator.view.set_placeholder("Drop images or folders anywhere on this window.\n\n" + env.message)
+        self._update_status()
+        self.environment_ready.emit(env)
+        if self._start_when_ready:
+            self._start_when_ready = False
+            self.runner.start()
+
+    @Slot(str)
+    def _on_environment_error(self, text: str) -> None:
+        self._on_environment(Environment(message=f"Could not load the models: {text}"))
+
+    # -- adding files ----------------------------------------------------------------------------
+    def add_paths(self, paths: list[Path], evaluate: bool | None = None) -> None:
+        """Queue files and folders (folders recursively, in a worker)."""
+        if not paths:
+            return
+        mode = self.settings.evaluate if evaluate is None else evaluate
+        start_worker(scan, [str(p) for p in paths], connect={"yielded": lambda found: self._on_found(found, mode)})
+
+    def _on_found(self, found: Found, evaluate: bool) -> None:
+        ids = self.queue.add(list(found.entries), evaluate=evaluate)
+        if ids:
+            entries = [(i, self.queue.get(i).path) for i in ids]
+            start_worker(thumbnails, entries, connect={"yielded": self._on_thumb})
+            if self.settings.autostart:
+                self.start_processing()
+
+    @Slot(object)
+    def _on_thumb(self, thumb: Thumb) -> None:
+        self.queue.update(thumb.item_id, thumbnail=thumb.pixels, size=thumb.size, file_bytes=thumb.file_bytes)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if can_accept(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        mime = event.mimeData()
+        paths = local_paths(mime)
+        if not paths and mime.hasImage():
+            paths = [self._save_image_from_mime(mime.imageData())]
+        if paths:
+            self.add_paths(paths)
+            event.acceptProposedAction()
+
+    def _save_image_from_mime(self, image) -> Path:
+        from trainer.paths import user_data_dir  # stdlib-only module: no torch
+
+        return save_pasted_image(image, user_data_dir() / "pasted")
+
+    @Slot()
+    def paste(self) -> None:
+        mime = QGuiApplication.clipboard().mimeData()
+        paths = local_paths(mime)
+        if not paths and mime is not None and mime.hasImage():
+            paths = [self._save_image_from_mime(QGuiApplication.clipboard().image())]
+        if paths:
+            self.add_paths(paths)
+        else:
+            self.message.emit("The clipboard holds no image and no image files")
+
+    @Slot()
+    def open_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Open images", self.settings.last_open_dir, IMAGE_FILTER)
+        if files:
+            self.settings.last_open_dir = str(Path(files[0]).parent)
+            self.add_paths([Path(f) for f in files])
+
+    @Slot()
+    def open_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images", self.settings.last_open_dir)
+        if folder:
+            self.settings.last_open_dir = folder
+            self.add_paths([Path(folder)])
+
+    @Slot()
+    def evaluate_selected(self) -> None:
+        items = [self.queue.get(i) for i in self.queue_panel.selected_ids()]
+        ids = self.queue.add([(it.path, it.root) for it in items if it is not None], evaluate=True)
+        if ids:
+            self.start_processing()
+
+    # -- processing ------------------------------------------------------------------------------
+    def options_for(self, item: QueueItem, *, model: str | None = None, save: bool = True) -> JobOptions:
+        """The job options of ``item`` from the current settings (raises on an unusable template)."""
+        s = self.settings
+        validate_template(s.template)
+        return JobOptions(model=(model if model is not None else s.model) or None, device=s.device, precision=s.precision,
+                          evaluate=item.evaluate, save=save, out_dir=Path(s.output_dir).expanduser(), template=s.template,
+                          fmt=s.format, quality=s.quality, protect=self.queue.input_paths())
+
+    @Slot()
+    def start_processing(self) -> None:
+        if self.environment is None:
+            self._start_when_ready = True  # the model list is still loading
+            self.message.emit("Loading the models; processing starts when they are ready")
+            return
+        self.runner.start()
+
+    @Slot(int, object)
+    def _on_result(self, item_id: int, result: ItemResult) -> None:
+        self._keep(item_id, result)
+        selected = self.queue_panel.selected_ids()
+        if not selected:
+            self.queue_panel.select_item(item_id)  # shows it through selection_changed
+        elif item_id in selected:
+            self.show_item(item_id)
+
+    def _keep(self, item_id: int, result: ItemResult) -> None:
+        """Remember a result for the comparator; the oldest ones are dropped beyond
+        :data:`KEEP_RESULTS` items or :data:`KEEP_BYTES` of layers (the shown one always stays)."""
+        self.results[item_id] = result
+        self.results.move_to_end(item_id)
+
+        def size(r: ItemResult) -> int:
+            return sum(sum(level.nbytes for level in layer.levels) for layer in r.layers.values())
+
+        while len(self.results) > 1 and (len(self.results) > KEEP_RESULTS or sum(map(size, self.results.values())) > KEEP_BYTES):
+            old = next((i for i in self.results if i not in (self._shown_id, item_id)), None)
+            if old is None:
+                break
+            self.results.pop(old)
+
+    @Slot(int)
+    def show_item(self, item_id: int) -> None:
+        """Show an item's result in the comparator and the readouts (recomputed if it was dropped
+        from memory)."""
+        result = self.results.get(item_id)
+        item = self.queue.get(item_id)
+        if result is None:
+            if item is not None and item.status is Status.DONE:
+                self._recompute(item)
+            return
+        self._shown_id = item_id
+        self.comparison.set_layers(result.layers)
+        self.readouts.show_result(result)
+        self.region.set_result(result)
+        self.result_shown.emit(item_id)
+
+    def _recompute(self, item: QueueItem) -> None:
+        self.message.emit(f"Preparing the comparison of {item.path.name}…")
+        options = self.options_for(item, save=False)
+        start_worker(process_item, item.path, item.root, options, cancel_kwarg="cancel",
+                     connect={"returned": lambda r, i=item.id: self._on_recomputed(i, r), "errored": self.message.emit})
+
+    def _on_recomputed(self, item_id: int, result: ItemResult) -> None:
+        self._keep(item_id, result)
+        if item_id in self.queue_panel.selected_ids():
+            self.show_item(item_id)
+
+    @Slot()
+    def compare_models(self) -> None:
+        """Run the "Compare with" model on the shown item and put the two models on either side."""
+        result = self.results.get(self._shown_id)
+        if result is None:
+            self.message.emit("Select a processed item first")
+            return
+        if not self.settings.compare_model:
+            self.message.emit("Choose a second model in Options > Compare with")
+            return
+        item = self.queue.get(self._shown_id) or QueueItem(-1, result.source, evaluate=result.evaluate)
+        options = self.options_for(item, model=self.settings.compare_model, save=False)
+        self.message.emit(f"Running {self.settings.compare_model} on {result.source.name}…")
+        start_worker(compare_item, result, options, cancel_kwarg="cancel",
+                     connect={"returned": self._on_compared, "errored": lambda t: self.message.emit(f"Compare failed: {t}")})
+
+    def _on_compared(self, result: ItemResult) -> None:
+        item_id = next((i for i, r in self.results.items() if r.source == result.source and r.evaluate == result.evaluate), self._shown_id)
+        self._keep(item_id, result)
+        self.show_item(item_id)
+        self.comparison.set_pair("sr", "sr2")
+        self.message.emit(f"Comparing {result.models.get('sr')} (left) with {result.models.get('sr2')} (right)")
+
+    @Slot()
+    def _on_queue_finished(self) -> None:
+        o = self.queue.overall()
+        if o.total:
+            self.message.emit(f"Queue finished: {o.done} done, {o.failed} failed, {o.cancelled} cancelled")
+        self._update_actions()
+
+    # -- models ----------------------------------------------------------------------------------
+    @Slot()
+    def import_model(self, path: str | None = None) -> None:
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(self, "Import model file", self.settings.last_open_dir, MODEL_FILTER)
+        if path:
+            start_worker(import_model_file, path, connect={"returned": self._on_imported,
+                                                           "errored": lambda t: self.message.emit(f"Import failed: {t}")})
+
+    def _on_imported(self, choice: ModelChoice) -> None:
+        self.settings.model = choice.name
+        self.message.emit(f"Imported {choice.name}")
+        self.load_environment()
+
+    # -- misc ------------------------------------------------------------------------------------
+    def _toggle_evaluate(self, on: bool) -> None:
+        self.options.evaluate.setChecked(on)
+
+    def _settings_changed(self) -> None:
+        self.actions_by_name["evaluate"].setChecked(self.settings.evaluate)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        s = self.settings
+        model = s.model or ("bicubic only" if self.environment is not None else "loading…")
+        self.status_label.setText(f"Model {model} · {s.device} · {'evaluation' if s.evaluate else 'upscale'} mode")
+
+    @Slot()
+    def open_output_folder(self) -> None:
+        folder = Path(self.settings.output_dir).expanduser()
+        folder.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def _update_actions(self, *_args) -> None:
+        a, r = self.actions_by_name, self.runner
+        waiting = self.queue.next_waiting() is not None
+        a["start"].setEnabled(waiting and (not r.running or r.paused))
+        a["pause"].setEnabled(r.running)
+        a["pause"].setText("Resume" if r.paused else "Pause")
+        a["cancel"].setEnabled(r.running or r.busy)
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        if self.persist:
+            self.settings.view_mode, self.settings.loupe = self.comparison.mode, self.comparison.loupe
+            save_settings(self.store, self.settings)
+            save_window(self.store, self.saveGeometry(), self.saveState())
+        self.runner.cancel()
+        shutdown_workers(10.0)
+        super().closeEvent(event)

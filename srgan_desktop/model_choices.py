@@ -1,0 +1,101 @@
+"""What the model and device pickers offer, and importing a model file: Qt-free worker jobs.
+
+:func:`load_environment` is the application's warm-up: it imports torch and the model zoo in the
+worker thread (after the window is shown) and returns the lists for the pickers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+NO_MODEL_MESSAGE = (
+    "No model is shipped yet. Import a model file (.safetensors, .pth) with File > Import model file..., "
+    "or train one. Evaluation still works with the bicubic baseline."
+)
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """One entry of the model picker."""
+
+    name: str  # zoo name (what settings store)
+    path: Path
+    source: str  # "shipped" | "user"
+    scale: int | None = None
+    description: str = ""
+    error: str | None = None
+
+    @property
+    def label(self) -> str:
+        origin = "shipped" if self.source == "shipped" else "yours"
+        scale = f" x{self.scale}" if self.scale else ""
+        broken = " (unreadable)" if self.error else ""
+        return f"{self.name}{scale} ({origin}){broken}"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Models and devices available on this machine."""
+
+    models: list[ModelChoice] = field(default_factory=list)
+    default_model: str | None = None
+    devices: list[str] = field(default_factory=lambda: ["auto", "cpu"])
+    message: str = ""  # shown to the user (e.g. no model shipped)
+
+    def usable(self) -> list[ModelChoice]:
+        return [m for m in self.models if m.error is None]
+
+
+def _choice(entry) -> ModelChoice:  # noqa: ANN001 - trainer.zoo.ZooModel
+    return ModelChoice(entry.name, Path(entry.path), entry.source, entry.scale, entry.description, entry.error)
+
+
+def load_environment() -> Environment:
+    """Import the core (torch included) and list models and devices. Runs in a worker thread."""
+    from trainer import zoo
+    from trainer.device import available_devices
+
+    models = [_choice(e) for e in zoo.list_models()]
+    try:
+        default = zoo.default_model_name()
+        message = ""
+    except zoo.ZooError:
+        user = [m for m in models if m.error is None]
+        default = user[0].name if user else None
+        message = NO_MODEL_MESSAGE if default is None else "No model is shipped yet; using your model " + default + "."
+    return Environment(models, default, available_devices(), message)
+
+
+def import_model_file(path: str | Path) -> ModelChoice:
+    """Install a model file into the user's models folder and return its picker entry.
+
+    ``.safetensors`` written by this project are copied; ``.pth``/``.pt`` (and safetensors without
+    metadata) are loaded safely (``weights_only``; SRResNet hyperparameters inferred from the
+    weights) and saved as safetensors. A name already taken gets ``-1``, ``-2``... appended.
+    Raises ``trainer.modelfile.ModelFileError`` naming the file and the reason.
+    """
+    from trainer import zoo
+    from trainer.modelfile import load_model, read_metadata
+
+    src = Path(path)
+    name = _free_name(zoo, _clean_name(src.stem))
+    if src.suffix == zoo.MODEL_SUFFIX and "arch" in read_metadata(src):
+        load_model(src)  # check the weights fit the architecture before installing
+        return _choice(zoo.install_model(src, name))
+    model = load_model(src)
+    return _choice(zoo.save_user_model(model, name, metadata={"imported_from": str(src)}))
+
+
+def _clean_name(stem: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in stem).lstrip("._-")
+    return cleaned or "model"
+
+
+def _free_name(zoo, base: str) -> str:  # noqa: ANN001
+    taken = {m.name for m in zoo.list_models()}
+    name, n = base, 0
+    while name in taken:
+        n += 1
+        name = f"{base}-{n}"
+    return name

@@ -1,0 +1,202 @@
+"""Options panel: model, comparison model, device, precision, output folder, format, quality,
+naming template, evaluation mode. Built from an :class:`AppSettings`, which it keeps up to date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from srgan_desktop.model_choices import Environment
+from srgan_desktop.naming import TemplateError, render_name, validate_template
+from srgan_desktop.settings import FORMATS, PRECISIONS, AppSettings
+
+IMPORT = "__import__"
+NONE = ""
+
+
+class OptionsPanel(QWidget):
+    """Edits ``settings`` in place. ``changed()`` after every edit; ``import_requested()`` when the
+    user picks "Import model file..." in a model picker."""
+
+    changed = Signal()
+    import_requested = Signal()
+
+    def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.environment: Environment | None = None
+        self.model = QComboBox(self)
+        self.model.addItem("Loading models…", NONE)
+        self.model.setToolTip("Model used to upscale (shipped models and the ones you trained or imported)")
+        self.compare = QComboBox(self)
+        self.compare.addItem("—", NONE)
+        self.compare.setToolTip("Second model for Compare models (Ctrl+M): shown on the other side of the divider")
+        self.device = QComboBox(self)
+        self.device.addItems(["auto", "cpu"])
+        self.precision = QComboBox(self)
+        self.precision.addItems(list(PRECISIONS))
+        self.output = QLineEdit(settings.output_dir, self)
+        self.output.setToolTip("Results go here (the folder tree of a dropped folder is kept); originals are never overwritten")
+        browse = QPushButton("Browse…", self)
+        browse.clicked.connect(self.browse_output)
+        out_row = QHBoxLayout()
+        out_row.setContentsMargins(0, 0, 0, 0)
+        out_row.addWidget(self.output, 1)
+        out_row.addWidget(browse)
+        self.format = QComboBox(self)
+        for fmt in FORMATS:
+            self.format.addItem("same as input" if fmt == "same" else fmt.upper(), fmt)
+        self.quality = QSpinBox(self)
+        self.quality.setRange(1, 100)
+        self.quality.setSuffix(" %")
+        self.template = QLineEdit(settings.template, self)
+        self.template.setToolTip("Fields: {stem} {scale} {model} {ext} {date}")
+        self.template_hint = QLabel(self)
+        self.template_hint.setWordWrap(True)
+        self.evaluate = QCheckBox("Evaluation mode (image = ground truth)", self)
+        self.evaluate.setToolTip("The app makes the LR input with the protocol's bicubic, upscales it and reports PSNR/SSIM against the image (Ctrl+E)")
+        self.autostart = QCheckBox("Start when files are added", self)
+
+        form = QFormLayout(self)
+        form.setContentsMargins(4, 4, 4, 4)
+        form.addRow("Model", self.model)
+        form.addRow("Compare with", self.compare)
+        form.addRow("Device", self.device)
+        form.addRow("Precision", self.precision)
+        form.addRow("Output folder", out_row)
+        form.addRow("Format", self.format)
+        form.addRow("Quality", self.quality)
+        form.addRow("File name", self.template)
+        form.addRow("", self.template_hint)
+        form.addRow(self.evaluate)
+        form.addRow(self.autostart)
+        self._load()
+        self.model.activated.connect(self._on_model_activated)
+        self.compare.activated.connect(self._on_compare_activated)
+        self.device.currentTextChanged.connect(self._store)
+        self.precision.currentTextChanged.connect(self._store)
+        self.output.editingFinished.connect(self._store)
+        self.format.currentIndexChanged.connect(self._store)
+        self.quality.valueChanged.connect(self._store)
+        self.template.textChanged.connect(self._store)
+        self.evaluate.toggled.connect(self._store)
+        self.autostart.toggled.connect(self._store)
+
+    # -- settings <-> widgets ------------------------------------------------------------------
+    def _load(self) -> None:
+        s = self.settings
+        self._select(self.device, s.device, add=True)
+        self.precision.setCurrentText(s.precision)
+        self.format.setCurrentIndex(max(0, self.format.findData(s.format)))
+        self.quality.setValue(s.quality)
+        self.evaluate.setChecked(s.evaluate)
+        self.autostart.setChecked(s.autostart)
+        self._update_hint()
+
+    def _store(self, *_args) -> None:
+        s = self.settings
+        s.device = self.device.currentText() or "auto"
+        s.precision = self.precision.currentText()
+        s.output_dir = self.output.text().strip() or s.output_dir
+        s.format = self.format.currentData() or "png"
+        s.quality = self.quality.value()
+        s.template = self.template.text()
+        s.evaluate = self.evaluate.isChecked()
+        s.autostart = self.autostart.isChecked()
+        self.quality.setEnabled(s.format in ("jpg", "webp", "same"))
+        self._update_hint()
+        self.changed.emit()
+
+    def _update_hint(self) -> None:
+        try:
+            validate_template(self.template.text())
+        except TemplateError as exc:
+            self.template_hint.setText(f"<span style='color:#d04040'>{exc}</span>")
+            return
+        fmt = self.settings.format if self.settings.format != "same" else "png"
+        example = render_name(self.template.text(), Path("photo.jpg"), scale=4, model=self.settings.model or "model")
+        self.template_hint.setText(f"e.g. photo.jpg → {example}.{fmt}")
+
+    @staticmethod
+    def _select(combo: QComboBox, text: str, add: bool = False) -> None:
+        i = combo.findText(text)
+        if i < 0 and add:
+            combo.addItem(text)
+            i = combo.count() - 1
+        if i >= 0:
+            combo.setCurrentIndex(i)
+
+    # -- models and devices --------------------------------------------------------------------
+    def set_environment(self, env: Environment) -> None:
+        """Fill the pickers once the core is loaded; keep the remembered choices when still valid."""
+        self.environment = env
+        names = [m.name for m in env.usable()]
+        if self.settings.model not in names:
+            self.settings.model = env.default_model or ""
+        if self.settings.compare_model not in names:
+            self.settings.compare_model = ""
+        for combo, chosen, empty in ((self.model, self.settings.model, "No model: bicubic baseline only"),
+                                     (self.compare, self.settings.compare_model, "—")):
+            combo.blockSignals(True)
+            combo.clear()
+            if combo is self.compare or not names:
+                combo.addItem(empty, NONE)
+            for m in env.models:
+                combo.addItem(m.label, m.name)
+                if m.error:
+                    combo.model().item(combo.count() - 1).setEnabled(False)
+                    combo.setItemData(combo.count() - 1, m.error, Qt.ItemDataRole.ToolTipRole)
+                else:
+                    combo.setItemData(combo.count() - 1, str(m.path), Qt.ItemDataRole.ToolTipRole)
+            combo.addItem("Import model file…", IMPORT)
+            combo.setCurrentIndex(max(0, combo.findData(chosen)))
+            combo.blockSignals(False)
+        current = self.settings.device
+        self.device.blockSignals(True)
+        self.device.clear()
+        self.device.addItems(env.devices)
+        self.device.blockSignals(False)
+        self._select(self.device, current if current in env.devices else "auto")
+        self._store()
+
+    def _on_model_activated(self, index: int) -> None:
+        data = self.model.itemData(index)
+        if data == IMPORT:
+            self.model.setCurrentIndex(max(0, self.model.findData(self.settings.model)))
+            self.import_requested.emit()
+            return
+        self.settings.model = data or ""
+        self._store()
+
+    def _on_compare_activated(self, index: int) -> None:
+        data = self.compare.itemData(index)
+        if data == IMPORT:
+            self.compare.setCurrentIndex(max(0, self.compare.findData(self.settings.compare_model)))
+            self.import_requested.emit()
+            return
+        self.settings.compare_model = data or ""
+        self._store()
+
+    def select_model(self, name: str) -> None:
+        self.settings.model = name
+        self.model.setCurrentIndex(max(0, self.model.findData(name)))
+        self._store()
+
+    def browse_output(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Output folder", self.settings.output_dir)
+        if folder:
+            self.output.setText(folder)
+            self._store()

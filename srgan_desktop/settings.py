@@ -1,0 +1,120 @@
+"""User settings remembered across launches: a plain dataclass plus its ``QSettings`` storage.
+
+Widgets are built from an :class:`AppSettings` and write their changes back into it; the main
+window saves it (with the window geometry and dock layout) when it closes. Reading is forgiving:
+a missing or malformed value falls back to the default instead of stopping the application.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
+
+ORGANIZATION = "SRGAN Desktop"
+APPLICATION = "srgan-desktop"
+FORMATS = ("same", "png", "jpg", "webp", "tiff")  # "same": the input's format when writable, else PNG
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")  # trainer.device.PRECISIONS, without importing torch
+DEFAULT_TEMPLATE = "{stem}_x{scale}"
+THEMES = ("system", "light", "dark")
+
+
+def default_output_dir() -> str:
+    """``~/Pictures/SRGAN Desktop``: outside every input folder, so a re-dropped folder does not
+    pick up its own results and no original is ever in the way."""
+    pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+    base = Path(pictures) if pictures else Path.home() / "Pictures"
+    return str(base / "SRGAN Desktop")
+
+
+@dataclass
+class AppSettings:
+    """Everything the user chooses once and expects to find again.
+
+    ``model`` / ``compare_model`` are zoo names or file paths ("" = the default / none).
+    """
+
+    model: str = ""
+    compare_model: str = ""
+    device: str = "auto"
+    precision: str = "auto"
+    output_dir: str = ""
+    format: str = "png"
+    quality: int = 95
+    template: str = DEFAULT_TEMPLATE
+    evaluate: bool = False
+    autostart: bool = True
+    theme: str = "system"
+    view_mode: str = "split"
+    loupe: bool = False
+    last_open_dir: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.output_dir:
+            self.output_dir = default_output_dir()
+        self.normalise()
+
+    def normalise(self) -> None:
+        """Clamp values a hand-edited or older settings file might hold."""
+        if self.format not in FORMATS:
+            self.format = "png"
+        if self.precision not in PRECISIONS:
+            self.precision = "auto"
+        if self.theme not in THEMES:
+            self.theme = "system"
+        if self.view_mode not in ("split", "side"):
+            self.view_mode = "split"
+        self.quality = min(100, max(1, int(self.quality)))
+        if not self.template.strip():
+            self.template = DEFAULT_TEMPLATE
+
+
+def make_qsettings(path: str | Path | None = None) -> QSettings:
+    """The application's store (native per-user location), or an INI file at ``path`` (tests)."""
+    if path is not None:
+        return QSettings(str(path), QSettings.Format.IniFormat)
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+
+
+def load_settings(store: QSettings) -> AppSettings:
+    """Read :class:`AppSettings` from ``store``; unknown or malformed values become defaults."""
+    defaults = AppSettings()
+    values = {}
+    for f in fields(AppSettings):
+        raw = store.value(f"options/{f.name}", None)
+        default = getattr(defaults, f.name)
+        if raw is None:
+            values[f.name] = default
+            continue
+        try:
+            if isinstance(default, bool):
+                values[f.name] = raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
+            elif isinstance(default, int):
+                values[f.name] = int(raw)
+            else:
+                values[f.name] = str(raw)
+        except (TypeError, ValueError):
+            values[f.name] = default
+    return AppSettings(**values)
+
+
+def save_settings(store: QSettings, settings: AppSettings) -> None:
+    """Write :class:`AppSettings` into ``store`` (flushed to disk)."""
+    for name, value in asdict(settings).items():
+        store.setValue(f"options/{name}", value)
+    store.sync()
+
+
+def save_window(store: QSettings, geometry: QByteArray, state: QByteArray) -> None:
+    """Remember the main window's geometry and dock/toolbar layout."""
+    store.setValue("window/geometry", geometry)
+    store.setValue("window/state", state)
+    store.sync()
+
+
+def load_window(store: QSettings) -> tuple[QByteArray | None, QByteArray | None]:
+    """The saved window geometry and state, or ``None`` for each one never saved."""
+    geometry = store.value("window/geometry", None)
+    state = store.value("window/state", None)
+    return (geometry if isinstance(geometry, QByteArray) else None, state if isinstance(state, QByteArray) else None)

@@ -1,0 +1,112 @@
+"""The training wizard: Data, Model, Recipe, Hardware, Summary; it produces a ``TrainingConfig``.
+
+Every page edits one :class:`ConfigDraft`; a page's Next button is enabled only when the draft has
+no problem on that page, and the problem is explained there (with a fix button where one exists).
+"Start training" emits :attr:`TrainingWizard.start_requested` with a :class:`StartRequest`; the
+wizard itself starts nothing, so the monitor that runs the training outlives it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget, QWizard
+
+from srgan_desktop.training.config_draft import ConfigDraft
+from srgan_desktop.training.page_data import DataPage
+from srgan_desktop.training.page_hardware import HardwarePage
+from srgan_desktop.training.page_model import ModelPage
+from srgan_desktop.training.page_recipe import RecipePage
+from srgan_desktop.training.page_summary import SummaryPage
+from srgan_desktop.training.probe import estimate_seconds
+from srgan_desktop.training.training_state import format_duration
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """What the wizard asks to run: the config as the run will use it, the run folder and, for a
+    hold-out split, the source folder and how many images to hold out."""
+
+    config: Any
+    run_dir: Path
+    holdout_source: str = ""
+    holdout: int = 0
+
+
+class TrainingWizard(QWizard):
+    """``start_requested(StartRequest)`` when the user clicks "Start training".
+
+    ``auto_probe``: measure the speed as soon as the Hardware page opens (tests switch it off).
+    """
+
+    start_requested = Signal(object)
+
+    def __init__(self, draft: ConfigDraft | None = None, parent: QWidget | None = None, *, auto_probe: bool = True) -> None:
+        super().__init__(parent)
+        self.draft = draft if draft is not None else ConfigDraft()
+        self.auto_probe = auto_probe
+        self.setWindowTitle("New training run")
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
+        self.setOption(QWizard.WizardOption.HaveCustomButton1, True)
+        self.setButtonText(QWizard.WizardButton.CustomButton1, "Load config…")
+        self.setButtonText(QWizard.WizardButton.FinishButton, "Start training")
+        self.customButtonClicked.connect(lambda which: self.load_config_dialog())
+        self.data_page, self.model_page, self.recipe_page = DataPage(self), ModelPage(self), RecipePage(self)
+        self.hardware_page, self.summary_page = HardwarePage(self), SummaryPage(self)
+        self.pages = {"data": self.data_page, "model": self.model_page, "recipe": self.recipe_page,
+                      "hardware": self.hardware_page, "summary": self.summary_page}
+        for page in self.pages.values():
+            self.addPage(page)
+        self.finished.connect(self._cleanup)
+        self.resize(880, 760)
+
+    def estimate_text(self) -> str:
+        """"Estimated training time: ..." when the speed was measured for the current settings."""
+        hw = self.hardware_page
+        if hw.result is None or hw._key() != hw._probe_key:
+            return ""
+        try:
+            config = self.draft.build()
+        except Exception:  # noqa: BLE001
+            return ""
+        return f"Estimated training time: {format_duration(estimate_seconds(config, hw.result))}."
+
+    # -- loading a saved config ------------------------------------------------------------------
+    def load_config_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load a training config", "", "TOML files (*.toml);;All files (*)")
+        if path:
+            try:
+                self.load_config(path)
+            except Exception as exc:  # noqa: BLE001 - a bad file is a message, not a crash
+                QMessageBox.warning(self, "Cannot load the config", str(exc))
+
+    def load_config(self, path: str | Path) -> None:
+        """Replace the draft with a saved config and go back to the first page to review it."""
+        from trainer.config import load
+
+        self.draft = ConfigDraft.from_config(load(path))
+        self.restart()
+
+    # -- finishing -------------------------------------------------------------------------------
+    def request(self) -> StartRequest:
+        """The :class:`StartRequest` of the current draft (raises ConfigError when invalid)."""
+        d = self.draft
+        config = d.build(for_run=True)
+        holdout = d.val_mode == "holdout"
+        return StartRequest(config, d.run_dir, d.train_dir if holdout else "", d.holdout if holdout else 0)
+
+    def accept(self) -> None:
+        problems = self.draft.problems() + self.data_page.extra_problems()
+        if problems or not self.data_page.ready():
+            return  # the Finish button is disabled then; this guards programmatic calls
+        request = self.request()
+        super().accept()
+        self.start_requested.emit(request)
+
+    def _cleanup(self) -> None:
+        self.data_page.cleanup()
+        self.hardware_page.cleanup()

@@ -1,0 +1,215 @@
+"""State objects without widgets: comparison state, queue model, naming, settings, conversions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from srgan_desktop.comparison_state import ComparisonState
+from srgan_desktop.layers import Layer, build_pyramid, colormap_lut, heatmap, to_display_u8
+from srgan_desktop.naming import TemplateError, output_path, validate_template
+from srgan_desktop.qimage import array_to_qimage, qimage_to_array
+from srgan_desktop.queue_state import QueueModel, Status, format_duration
+
+
+def layers(w=64, h=48, scale=4):
+    rng = np.random.default_rng(0)
+    lr = rng.integers(0, 255, (h // scale, w // scale, 3), dtype=np.uint8)
+    out = {"lr": Layer("lr", "LR", lr, factor=scale, nearest=True)}
+    for key in ("bicubic", "sr", "hr"):
+        out[key] = Layer(key, key, rng.integers(0, 255, (h, w, 3), dtype=np.uint8))
+    return out
+
+
+# -- comparison state -----------------------------------------------------------------------------
+def test_zoom_keeps_the_point_under_the_cursor_fixed(qtbot):
+    s = ComparisonState()
+    s.set_view_size(400, 300)
+    s.set_layers(layers())
+    anchor = (123.0, 77.0)
+    before = s.to_canvas(*anchor)
+    s.zoom_by(1.25**3, anchor)
+    after = s.to_canvas(*anchor)
+    assert after == pytest.approx(before)
+    assert not s.fitted
+
+
+def test_fit_and_actual_size_and_pan(qtbot):
+    s = ComparisonState()
+    s.set_view_size(400, 300)
+    s.set_layers(layers(64, 48))
+    assert s.zoom == pytest.approx(min(400 / 64, 300 / 48)) and s.center == (32, 24)
+    assert s.visible_rect() == (0, 0, 64, 48)
+    s.actual_size()
+    assert s.zoom == 1.0
+    s.set_zoom(4.0)
+    s.pan_by(40, -20)  # drag right/up by (40, -20) view px moves the image, not the window
+    assert s.center == pytest.approx((32 - 10, 24 + 5))
+    s.set_view_size(100, 80)  # at 4x: 25x20 canvas pixels around (22, 29)
+    assert s.visible_rect() == (9, 19, 35, 39)
+    s.pixel_ratio = 2.0  # a high-DPI screen: 1:1 means one image pixel per device pixel
+    s.actual_size()
+    assert s.zoom == 0.5 and s.zoom_percent == 100.0
+
+
+def test_layer_choice_swap_flick_and_split(qtbot):
+    s = ComparisonState()
+    s.set_layers(layers())
+    assert (s.left, s.right) == ("bicubic", "sr")
+    s.set_left("lr")
+    s.set_right("hr")
+    assert (s.left, s.right) == ("lr", "hr")
+    s.set_right("lr")  # picking the other side's layer exchanges the two
+    assert (s.left, s.right) == ("hr", "lr")
+    s.swap()
+    assert (s.left, s.right) == ("lr", "hr")
+    s.flick()
+    assert s.shown_key() == "lr"
+    s.flick()
+    assert s.shown_key() == "hr"
+    s.unsolo()
+    assert s.solo is None
+    s.set_split(1.7)
+    assert s.split == 1.0
+    with pytest.raises(KeyError, match="no layer 'error'"):
+        s.set_left("error")
+
+
+def test_pair_kept_across_items_and_side_by_side_panes(qtbot):
+    s = ComparisonState()
+    s.set_view_size(900, 300)
+    s.set_layers(layers())
+    s.set_pair("sr", "hr")
+    s.set_layers(layers())  # next item: same pair still shown
+    assert (s.left, s.right) == ("sr", "hr")
+    s.set_mode("side")
+    assert s.side_keys() == ["lr", "bicubic", "sr", "hr"]
+    assert s.pane_size() == (225.0, 300.0)
+    assert s.zoom == pytest.approx(min(225 / 64, 300 / 48))  # each pane fits the image
+    no_sr = {k: v for k, v in layers().items() if k != "sr"}
+    s.set_layers(no_sr)
+    assert (s.left, s.right) == ("bicubic", "hr")
+
+
+def test_lr_layer_is_placed_on_the_canvas_by_its_factor():
+    lay = layers(64, 48)
+    assert lay["lr"].canvas_size == (64, 48) and lay["lr"].pixels.shape[:2] == (12, 16)
+
+
+# -- queue model ----------------------------------------------------------------------------------
+def test_queue_add_update_overall_and_eta(qtbot):
+    q = QueueModel()
+    now = [100.0]
+    q._clock = lambda: now[0]
+    ids = q.add([(Path("a.png"), None), (Path("b.png"), None), (Path("a.png"), None)])
+    assert len(ids) == 2 and len(q) == 2  # a file already waiting is not queued twice
+    q.update(ids[0], size=(1000, 1000))
+    q.update(ids[1], size=(2000, 1000))
+    assert q.overall().text() == "2 items · 0 done"
+    q.update(ids[0], status=Status.RUNNING)
+    now[0] += 10.0
+    q.update(ids[0], status=Status.DONE, progress=1.0)
+    q.update(ids[1], status=Status.RUNNING, progress=0.5)
+    o = q.overall()
+    assert (o.current, o.total, o.done) == (2, 2, 1)
+    assert o.fraction == pytest.approx(0.75)
+    # 10 s per megapixel; the running item has 2 MP and is half done: 10 s left.
+    assert o.eta_s == pytest.approx(10.0)
+    assert "Item 2 of 2" in o.text() and "ETA 10 s" in o.text()
+
+
+def test_queue_retry_and_remove(qtbot):
+    q = QueueModel()
+    a, b = q.add([(Path("a.png"), None), (Path("b.png"), Path("folder"))])
+    q.update(a, status=Status.FAILED, error="a.png: not an image")
+    assert q.retry([a, b]) == [a]
+    assert q.get(a).status is Status.WAITING and q.get(a).error == ""
+    with qtbot.waitSignal(q.removed):
+        q.remove([a])
+    assert [it.id for it in q.items] == [b] and q.get(b).root == Path("folder")
+
+
+def test_format_duration():
+    assert [format_duration(s) for s in (4.4, 65, 3725)] == ["4 s", "1 min 05 s", "1 h 02 min"]
+
+
+# -- naming ---------------------------------------------------------------------------------------
+def test_output_path_keeps_tree_and_never_touches_inputs(tmp_path):
+    src_root = tmp_path / "photos"
+    src = src_root / "2024" / "cat.jpg"
+    src.parent.mkdir(parents=True)
+    src.write_bytes(b"x")
+    out = tmp_path / "out"
+    p = output_path(src, src_root, out_dir=out, template="{stem}_x{scale}", scale=4, model="m", fmt="png")
+    assert p == out / "photos" / "2024" / "cat_x4.png"
+    # A file dropped by itself goes straight into the output folder.
+    assert output_path(src, None, out_dir=out, template="{stem}", scale=4, model="m", fmt="same") == out / "cat.jpg"
+    # The output folder is the input folder and the template gives the input's name: a free name.
+    same = output_path(src, None, out_dir=src.parent, template="{stem}", scale=4, model="m", fmt="jpg")
+    assert same == src.parent / "cat-1.jpg"
+    p.parent.mkdir(parents=True)
+    p.write_bytes(b"y")
+    assert output_path(src, src_root, out_dir=out, template="{stem}_x{scale}", scale=4, model="m", fmt="png").name == "cat_x4-1.png"
+
+
+@pytest.mark.parametrize("template, reason", [("{stem", "expected '}'"), ("{name}_x4", "unknown field {name}"), ("{}", "unknown field {}")])
+def test_bad_templates_say_why(template, reason):
+    with pytest.raises(TemplateError, match=reason.replace("{", r"\{").replace("}", r"\}")):
+        validate_template(template)
+
+
+# -- settings -------------------------------------------------------------------------------------
+def test_settings_round_trip_and_bad_values(tmp_path):
+    from srgan_desktop.settings import load_settings, make_qsettings, save_settings
+
+    store = make_qsettings(tmp_path / "s.ini")
+    s = load_settings(store)
+    s.format, s.quality, s.evaluate, s.template, s.model = "jpg", 80, True, "{stem}-big", "mine"
+    save_settings(store, s)
+    again = load_settings(make_qsettings(tmp_path / "s.ini"))
+    assert (again.format, again.quality, again.evaluate, again.template, again.model) == ("jpg", 80, True, "{stem}-big", "mine")
+    store.setValue("options/quality", "lots")
+    store.setValue("options/format", "gif")
+    broken = load_settings(store)
+    assert broken.quality == 95 and broken.format == "png"
+
+
+# -- conversions ----------------------------------------------------------------------------------
+def test_display_conversion_of_16bit_grey_and_alpha():
+    rng = np.random.default_rng(1)
+    u16 = rng.integers(0, 65536, (5, 6, 3), dtype=np.uint16)
+    assert np.array_equal(to_display_u8(u16), np.round(u16 / 257.0).astype(np.uint8))
+    dark = np.full((2, 2, 1), 200, np.uint16)  # a dark 16-bit image is not mistaken for 8-bit
+    assert to_display_u8(dark).max() == 1
+    grey = rng.integers(0, 256, (4, 4), dtype=np.uint8)
+    assert np.array_equal(to_display_u8(grey), np.repeat(grey[:, :, None], 3, axis=2))
+    rgb = np.full((1, 2, 3), 100, np.uint8)
+    alpha = np.array([[0, 255]], np.uint8)
+    assert to_display_u8(rgb, alpha).tolist() == [[[255, 255, 255], [100, 100, 100]]]
+
+
+def test_qimage_round_trips(qtbot):
+    rng = np.random.default_rng(2)
+    rgb = rng.integers(0, 256, (7, 9, 3), dtype=np.uint8)
+    back, alpha = qimage_to_array(array_to_qimage(rgb, copy=False))
+    assert np.array_equal(back, rgb) and alpha is None
+    a = rng.integers(0, 256, (7, 9), dtype=np.uint8)
+    back, alpha = qimage_to_array(array_to_qimage(rgb, a))
+    assert np.array_equal(back, rgb) and np.array_equal(alpha, a)
+    grey16 = rng.integers(0, 65536, (7, 9), dtype=np.uint16)
+    img = array_to_qimage(grey16)
+    assert img.format().name == "Format_Grayscale8"
+    back, _ = qimage_to_array(img)
+    assert np.array_equal(back[:, :, 0], np.round(grey16 / 257.0).astype(np.uint8))
+
+
+def test_pyramid_and_heatmap():
+    arr = np.zeros((1000, 600, 3), np.uint8)
+    arr[::2, ::2] = 255
+    levels = build_pyramid(arr)
+    assert [lv.shape[:2] for lv in levels] == [(1000, 600), (500, 300), (250, 150)]
+    assert levels[1].min() == 64 and levels[1].max() == 64  # box average: (255 + 3 * 0) / 4
+    lut = colormap_lut()
+    assert heatmap(np.array([[0.0, 1000.0]]), 32.0).tolist() == [[lut[0].tolist(), lut[255].tolist()]]

@@ -1,0 +1,206 @@
+"""The training wizard: each page checks its choices, explains problems there, and the wizard
+produces the expected ``TrainingConfig``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QWizard
+from test_training_support import make_images, tiny_overrides
+
+from srgan_desktop.training.config_draft import ConfigDraft
+from srgan_desktop.training.wizard import StartRequest, TrainingWizard
+
+
+@pytest.fixture()
+def no_vgg(tmp_path, monkeypatch):
+    """An empty torch hub folder: the ImageNet VGG19 weights are missing."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    return tmp_path / "torch-home" / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth"
+
+
+@pytest.fixture()
+def wizard(qtbot, env_dirs, no_vgg):
+    w = TrainingWizard(ConfigDraft("quick"), auto_probe=False)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.close()
+
+
+def _next_enabled(w: TrainingWizard) -> bool:
+    return w.button(QWizard.WizardButton.NextButton).isEnabled()
+
+
+def _check(qtbot, w: TrainingWizard, folder: Path) -> None:
+    w.data_page.set_folder(str(folder))
+    qtbot.waitUntil(w.data_page.ready, timeout=20000)
+
+
+def test_data_page_checks_the_folder_at_once_and_explains_problems(qtbot, wizard, tmp_path):
+    folder = make_images(tmp_path / "photos", n=4, size=(80, 72))
+    make_images(folder / "small", n=1, size=(30, 30), seed=1)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 truncated")
+    page = wizard.data_page
+    assert not _next_enabled(wizard)  # no folder yet
+    _check(qtbot, wizard, folder)
+    assert "5 readable images" in page.summary.text() and "1 smaller than the 64×64 crop" in page.summary.text()
+    skipped = [page.skipped.item(i).text() for i in range(page.skipped.count())]
+    assert any("broken.jpg" in s and s.startswith("unreadable") for s in skipped)
+    assert any("img00.png (30×30 < 64×64)" in s for s in skipped)
+    assert page.thumbs.count() == 5
+    assert page.pairs.count() >= 6  # three (input, target) pairs and spacers
+    qtbot.waitUntil(lambda: _next_enabled(wizard))
+    assert wizard.draft.build().data.train_dir == str(folder)
+
+    page.val_holdout.setChecked(True)
+    page.holdout_n.setValue(4)  # 4 usable images: none left to train on
+    assert not _next_enabled(wizard) and "leaves none" in page.problem_box.messages[0]
+    page.holdout_n.setValue(1)
+    assert _next_enabled(wizard)
+    request = wizard.request()
+    assert request.holdout == 1 and request.holdout_source == str(folder)
+    assert request.config.data.train_dir == str(request.run_dir / "data" / "train")
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    _check(qtbot, wizard, empty)
+    assert not _next_enabled(wizard) and "No images found" in page.problem_box.messages[0]
+
+
+def test_model_page_offers_the_registry_and_sets_scale_and_size(qtbot, wizard, tmp_path):
+    from trainer import models
+
+    _check(qtbot, wizard, make_images(tmp_path / "photos", n=2))
+    wizard.next()
+    page = wizard.model_page
+    assert wizard.currentPage() is page
+    archs = {page.arch.itemData(i) for i in range(page.arch.count())}
+    assert archs == set(models.list("generator"))
+    compact = next(i for i in range(page.arch.count()) if "5 residual blocks" in page.arch.itemText(i))
+    page.arch.setCurrentIndex(compact)
+    config = wizard.draft.build()
+    assert (config.model.arch, config.model.hparams["num_blocks"], config.model.hparams["channels"]) == ("srresnet", 5, 64)
+    page.hparam_widgets["num_blocks"].setValue(3)
+    assert wizard.draft.build().model.hparams["num_blocks"] == 3
+    assert "million parameters" in page.size_label.text()
+    page.scale.setCurrentIndex(page.scale.findData(3))
+    config = wizard.draft.build()
+    assert config.data.scale == 3 and config.data.crop % 3 == 0  # the crop follows the scale
+    page.arch.setCurrentIndex(page.arch.findData("vdsr"))
+    page.hparam_widgets["depth"].setValue(6)
+    assert wizard.draft.build().model.arch == "vdsr" and wizard.draft.build().model.hparams["depth"] == 6
+    assert _next_enabled(wizard)
+
+
+def test_model_page_fine_tunes_a_user_model(qtbot, env_dirs, no_vgg, tmp_path):
+    from trainer.modelfile import save_model
+    from trainer.models import build
+
+    path = save_model(build("srresnet", scale=2, num_blocks=2, channels=8), env_dirs["user"] / "models" / "mine_x2.safetensors")
+    w = TrainingWizard(ConfigDraft("quick"), auto_probe=False)
+    qtbot.addWidget(w)
+    w.show()
+    _check(qtbot, w, make_images(tmp_path / "photos", n=2))
+    w.next()
+    page = w.model_page
+    assert page.base_model.count() == 1
+    page.finetune.setChecked(True)
+    config = w.draft.build()
+    assert config.model.init_weights == str(path) and config.data.scale == 2
+    assert config.model.hparams == {"num_blocks": 2, "channels": 8, "bicubic_skip": False}
+    assert not page.arch.isEnabled()  # the file decides the architecture
+    w.close()
+
+
+def test_recipe_page_presets_fields_and_the_missing_vgg_explained(qtbot, wizard, tmp_path, no_vgg):
+    _check(qtbot, wizard, make_images(tmp_path / "photos", n=2))
+    wizard.next()
+    wizard.next()
+    page = wizard.recipe_page
+    page.recipe.setCurrentIndex(page.recipe.findData("srgan"))
+    assert wizard.draft.recipe == "srgan" and len(wizard.draft.build().phases) == 2
+    # The paper's VGG loss without the weights: said on this page, with the file and where it goes.
+    assert not _next_enabled(wizard)
+    message = page.problem_box.messages[0]
+    assert "vgg19-dcbb9e9d.pth" in message and str(no_vgg.parent) in message
+    page.fields["phases.0.iterations"].setValue(1234)
+    page.fields["phases.1.adversarial.weight"].setText("0.005")
+    page.fields["phases.1.adversarial.weight"].textEdited.emit("0.005")
+    page.fields["data.batch_size"].setValue(8)
+    page.problem_box.buttons["use_pixel_loss"].click()
+    assert _next_enabled(wizard)
+    config = wizard.draft.build()
+    gan = config.phases[1]
+    assert config.phases[0].iterations == 1234 and config.data.batch_size == 8
+    assert gan.adversarial.weight == 0.005 and gan.adversarial.type == "vanilla"
+    assert gan.content.type == "none" and (gan.pixel.type, gan.pixel.weight) == ("l1", 1.0)
+    # A learning rate that is not a number is refused on this page, naming the field.
+    page.fields["phases.0.optimizer.lr"].textEdited.emit("fast")
+    assert not _next_enabled(wizard)
+    assert page.problem_box.messages[0] == "Phase 1 learning rate (phases[0].optimizer.lr): expected a number, got 'fast'"
+    page.fields["phases.0.optimizer.lr"].textEdited.emit("2e-4")
+    assert _next_enabled(wizard) and wizard.draft.build().phases[0].optimizer.lr == 2e-4
+    # Another preset resets the recipe's fields but keeps the data.
+    page.recipe.setCurrentIndex(page.recipe.findData("srresnet"))
+    config = wizard.draft.build()
+    assert config.phases[0].iterations == 1_000_000 and config.data.batch_size == 16 and config.data.train_dir
+
+
+def test_summary_shows_toml_that_round_trips_and_start_emits_the_config(qtbot, wizard, tmp_path, env_dirs):
+    from trainer.config import load, loads
+
+    photos = make_images(tmp_path / "photos", n=3)
+    _check(qtbot, wizard, photos)
+    for _ in range(4):
+        wizard.next()
+    page = wizard.summary_page
+    assert wizard.currentPage() is page
+    shown = loads(page.toml.toPlainText())
+    assert shown == wizard.draft.build(for_run=True) and shown.data.train_dir == str(photos)
+    assert "80" not in page.plan.text() and "3 images" in page.plan.text()
+    page.name.setText("my run")
+    page.name.textEdited.emit("my run")
+    assert not wizard.button(QWizard.WizardButton.FinishButton).isEnabled()
+    assert "letters, digits" in page.problem_box.messages[0]
+    page.name.textEdited.emit("first-model")
+    saved = page.save_to(tmp_path / "saved.toml")
+    assert load(saved) == shown
+
+    # A saved config loads back into the wizard (which restarts at the first page to review it).
+    wizard.load_config(saved)
+    assert wizard.currentPage() is wizard.data_page and wizard.draft.build() == shown
+    qtbot.waitUntil(wizard.data_page.ready, timeout=20000)
+    for _ in range(4):
+        wizard.next()
+    wizard.summary_page.name.textEdited.emit("first-model")
+    with qtbot.waitSignal(wizard.start_requested, timeout=5000) as blocker:
+        wizard.button(QWizard.WizardButton.FinishButton).click()
+    request = blocker.args[0]
+    assert isinstance(request, StartRequest) and request.config == shown
+    assert request.run_dir == env_dirs["user"] / "runs" / "first-model"
+
+
+def test_hardware_page_probe_measures_speed_and_estimates_the_duration(qtbot, env_dirs, no_vgg, tmp_path, monkeypatch):
+    monkeypatch.setattr("srgan_desktop.training.probe.PROBE_STEPS", 2)
+    photos = make_images(tmp_path / "photos", n=2)
+    draft = ConfigDraft("quick")
+    for key, value in tiny_overrides(photos, None, **{"phases.*.iterations": 5000}).items():
+        draft.set(key, value)
+    w = TrainingWizard(draft, auto_probe=True)
+    qtbot.addWidget(w)
+    w.show()
+    _check(qtbot, w, photos)
+    for _ in range(3):
+        w.next()
+    page = w.hardware_page
+    assert w.currentPage() is page and page.device.findText("cpu") >= 0
+    qtbot.waitUntil(lambda: page.result is not None or bool(page.probe_error), timeout=60000)
+    assert not page.probe_error
+    seconds = page.result.seconds_per_100["pretrain"]
+    assert seconds > 0 and "s per 100 steps" in page.speed.text()
+    assert "Estimated training time" in page.estimate.text() and "5,000 steps" in page.estimate.text()
+    page.threads.setValue(2)  # the settings changed: the figures are stale
+    assert "measure again" in page.speed.text() and page.estimate.text() == ""
+    w.close()
