@@ -28,7 +28,9 @@ def shared_data_dir() -> Path:
         candidate = parent / "shared" / "data"
         if candidate.is_dir():
             return candidate
-    return PROJECT_ROOT.parent / "shared" / "data"
+    # This workplace keeps the shared data at /work/shared/data; a clone elsewhere still finds it.
+    fallback = Path("/work/shared/data")
+    return fallback if fallback.is_dir() else PROJECT_ROOT.parent / "shared" / "data"
 
 
 def benchmarks_dir() -> Path:
