@@ -163,12 +163,14 @@ class Screenshot:
             state.set_cursor(state.to_canvas(pw * 0.45, ph * 0.4))
 
     def _finish(self, save: bool) -> None:
-        from PySide6.QtWidgets import QApplication
+        from PySide6.QtCore import QEventLoop
 
         self.timer.stop()
         w = self.window
         if save:
-            QApplication.processEvents()
+            # A local loop's processEvents: the static QApplication.processEvents of PySide6 6.12
+            # leaks a reference to None per call on Python 3.11.
+            QEventLoop().processEvents()
             out = self.args.screenshot.expanduser()
             out.parent.mkdir(parents=True, exist_ok=True)
             ok = w.grab().save(str(out))

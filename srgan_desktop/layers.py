@@ -41,6 +41,9 @@ class Layer:
     def __post_init__(self) -> None:
         if self.pixels.dtype != np.uint8 or self.pixels.ndim != 3 or self.pixels.shape[2] != 3:
             raise ValueError(f"layer {self.key!r}: expected HxWx3 uint8, got {self.pixels.dtype} {self.pixels.shape}")
+        # C order here, in the worker: the view wraps these buffers in QImages without copying,
+        # so a transposed array (imresize returns one) would otherwise be copied in the GUI thread.
+        self.pixels = np.ascontiguousarray(self.pixels)
         if not self.levels:
             self.levels = build_pyramid(self.pixels)
 

@@ -58,6 +58,8 @@ class MainWindow(QMainWindow):
         self._env_requested = False
         self._shown_id = -1
         self.persist = True  # save settings and window layout on close
+        self._thumbs_pending: list[tuple[int, Path]] = []
+        self._thumbs_running = False
         self.results: OrderedDict[int, ItemResult] = OrderedDict()
         self.queue = QueueModel(self)
         self.runner = QueueRunner(self.queue, self.options_for, job, self)
@@ -196,10 +198,22 @@ class MainWindow(QMainWindow):
     def _on_found(self, found: Found, evaluate: bool) -> None:
         ids = self.queue.add(list(found.entries), evaluate=evaluate)
         if ids:
-            entries = [(i, self.queue.get(i).path) for i in ids]
-            start_worker(thumbnails, entries, connect={"yielded": self._on_thumb})
+            self._thumbs_pending += [(i, self.queue.get(i).path) for i in ids]
+            self._next_thumbnails()
             if self.settings.autostart:
                 self.start_processing()
+
+    def _next_thumbnails(self) -> None:
+        """One thumbnail worker at a time (a big folder arrives in many batches)."""
+        if self._thumbs_running or not self._thumbs_pending:
+            return
+        entries, self._thumbs_pending = self._thumbs_pending, []
+        self._thumbs_running = True
+        start_worker(thumbnails, entries, connect={"yielded": self._on_thumb, "finished": self._on_thumbs_done})
+
+    def _on_thumbs_done(self) -> None:
+        self._thumbs_running = False
+        self._next_thumbnails()
 
     @Slot(object)
     def _on_thumb(self, thumb: Thumb) -> None:

@@ -210,7 +210,16 @@ class MonitorWidget(QWidget):
     # -- what is shown ---------------------------------------------------------------------------
     def attach(self, state: MonitorState, session: Any = None, config: Any = None) -> None:
         """Show ``state`` (a live run when ``session`` is given, else a past run's log)."""
+        if self.session is not None and hasattr(self.session, "event"):
+            try:
+                self.session.event.disconnect(self._on_session_event)
+            except (RuntimeError, TypeError):
+                pass
         self.session, self.state, self.config = session, state, config
+        if session is not None and hasattr(session, "event"):
+            # The buttons follow the run at once (the redraw timer is 4 Hz: a quick run's first
+            # steps would otherwise come and go while the buttons still show the idle state).
+            session.event.connect(self._on_session_event)
         self.plots.clear()
         self.samples.set_samples(())
         self.log.clear()
@@ -272,8 +281,11 @@ class MonitorWidget(QWidget):
         if advice != self.error_panel.advice:
             self.error_panel.show_advice(advice)
 
+    def _on_session_event(self, _event: Any) -> None:
+        self._update_buttons()
+
     def _update_buttons(self) -> None:
-        s, live = self.state, self.session is not None and self.session.running
+        s, live = self.state, self.session is not None and not self.session.done
         controllable = live and s.status in ("starting", "running", "paused")
         self.pause_button.setEnabled(controllable)
         self.pause_button.setText("Resume" if live and self.session.control.paused else "Pause")

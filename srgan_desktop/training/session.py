@@ -82,6 +82,12 @@ class TrainingSession(QObject):
         last event was applied: the worker thread itself may stop a moment earlier or later)."""
         return self.handle is not None and not self._ended
 
+    @property
+    def done(self) -> bool:
+        """True once :attr:`ended` was emitted (a session not started yet is not done: its
+        controls already work, a pause asked before the first step holds the run there)."""
+        return self._ended
+
     def _on_event(self, event: Any) -> None:
         self.state.apply(event)
         self.event.emit(event)

@@ -213,3 +213,10 @@ def test_pyramid_and_heatmap():
     assert levels[1].min() == 64 and levels[1].max() == 64  # box average: (255 + 3 * 0) / 4
     lut = colormap_lut()
     assert heatmap(np.array([[0.0, 1000.0]]), 32.0).tolist() == [[lut[0].tolist(), lut[255].tolist()]]
+
+
+def test_layers_are_c_contiguous_so_the_view_never_copies_them():
+    transposed = np.zeros((3, 40, 30), np.uint8).transpose(1, 2, 0)  # like imresize's output
+    assert not transposed.flags["C_CONTIGUOUS"]
+    layer = Layer("bicubic", "Bicubic", transposed)
+    assert all(level.flags["C_CONTIGUOUS"] for level in layer.levels)

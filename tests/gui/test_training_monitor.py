@@ -69,8 +69,10 @@ def test_pause_resume_and_stop_through_the_buttons(qtbot, data, tmp_path, env_di
     events = []
     session.event.connect(events.append)
     monitor = _monitor(qtbot, session, config)
+    assert monitor.pause_button.isEnabled()  # usable from the moment the run is set up
     session.start()
     qtbot.waitUntil(lambda: session.state.step >= 2, timeout=90000)
+    assert monitor.pause_button.isEnabled() and monitor.pause_button.text() == "Pause"
     monitor.pause_button.click()
     qtbot.waitUntil(lambda: session.state.status == "paused", timeout=20000)
     paused_at = session.state.step
