@@ -10,7 +10,8 @@ same), 1e-3 BCE adversarial loss, SRResNet generator, SRGAN discriminator, Adam.
 * naive: the seed projects' way: fp32, eager, NCHW; HR features computed with autograd on; the
   discriminator not frozen during the generator step (its weight gradients are computed and thrown
   away); data read from disk per sample with PIL (decode, crop, PIL bicubic).
-* trainer: ``trainer.train.step.GANStep`` as ``srgan-train`` runs it: channels-last, bf16 autocast
+* trainer: ``trainer.train.step.GANStep`` as ``srgan-train`` runs it: channels-last on GPUs (NCHW
+  on the CPU, where channels-last is slower; ``--channels-last on|off`` overrides), bf16 autocast
   on GPUs, the discriminator frozen in the generator step, HR features without autograd, EMA
   update included; data from the in-memory crop pipeline with the MATLAB bicubic on the device.
 
@@ -110,11 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     p.add_argument("--workers", type=int, default=0, help="DataLoader workers of the trainer's loop")
     p.add_argument("--compile", action="store_true", help="torch.compile the trainer's generator")
+    p.add_argument("--channels-last", default="auto", choices=("auto", "on", "off"),
+                   help="the trainer side's memory format (auto: as srgan-train, on for CUDA only)")
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "train" / "sunhays80")
     args = p.parse_args(argv)
 
     from trainer.device import resolve_device
-    from trainer.train.setup import amp_dtype
+    from trainer.train.setup import amp_dtype, use_channels_last
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -136,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # ---- trainer: GANStep as srgan-train runs it
     amp = amp_dtype("auto", device)
-    fmt = torch.channels_last
+    cl = use_channels_last(args.channels_last, device)
+    fmt = torch.channels_last if cl else torch.contiguous_format
     phase = PhaseConfig(name="gan", pixel=PixelLossConfig(weight=0.0),
                         content=ContentLossConfig(type="vgg", weight=0.006, vgg_weights=weights),
                         adversarial=AdversarialConfig(type="vanilla", weight=1e-3))
@@ -162,8 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     def trainer_loop() -> float:
         t = time.perf_counter()
         batch = next(loader)
-        hr = to_float(batch[0], device, True)
-        lr = degrade(hr, cfg, channels_last=True)
+        hr = to_float(batch[0], device, cl)
+        lr = degrade(hr, cfg, channels_last=cl)
         _sync(device)
         data = time.perf_counter() - t
         stepper(lr, hr)
@@ -205,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ntrainer/naive, step only: {rate['trainer step'] / rate['naive step']:.2f}x")
     print(f"trainer/naive, whole loop: {rate['trainer loop'] / rate['naive loop']:.2f}x")
     print(f"data time share: trainer {100 * trainer_data_share:.1f}% of the step, naive {100 * naive_data_share:.1f}%")
-    print(f"(precision {str(amp).removeprefix('torch.')}, channels-last, compile={args.compile})")
+    print(f"(precision {str(amp).removeprefix('torch.')}, {'channels-last' if cl else 'NCHW'}, compile={args.compile})")
     return 0
 
 

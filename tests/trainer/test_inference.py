@@ -315,3 +315,24 @@ def test_model_from_file(tmp_path, tiny):
     path = modelfile.save_model(tiny, tmp_path / "tiny.safetensors")
     img = _rgb(16, 16)
     assert _maxdiff(Upscaler(path, tile=0).upscale_array(img), Upscaler(tiny, tile=0).upscale_array(img)) <= 1
+
+
+def test_cpu_upscaler_pins_glibcs_mmap_threshold():
+    # Run in a fresh interpreter: the setting is process-wide and applied once.
+    import subprocess
+    import sys
+
+    code = (
+        "import platform, torch\n"
+        "from trainer import models\n"
+        "from trainer.inference import Upscaler, memory\n"
+        "assert memory._heap_bounded == []\n"
+        "Upscaler(models.build('srresnet', num_blocks=1, channels=8), device='cpu')\n"
+        "glibc = platform.libc_ver()[0] == 'glibc'\n"
+        "assert memory._heap_bounded == [glibc], memory._heap_bounded\n"
+        "assert memory.bound_cpu_heap() is glibc\n"
+        "print('ok', glibc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("ok")

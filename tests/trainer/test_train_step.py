@@ -206,3 +206,11 @@ def test_learning_rate_schedules():
     assert lr_at(cos, 100, 100) == pytest.approx(0.0, abs=1e-12)
     warm = OptimizerConfig(lr=1e-3, warmup_steps=4)
     assert [lr_at(warm, k, 100) for k in (0, 3, 4)] == [pytest.approx(2.5e-4), pytest.approx(1e-3), pytest.approx(1e-3)]
+
+
+def test_channels_last_auto_means_cuda_only():
+    from trainer.train.setup import use_channels_last
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert use_channels_last("auto", cuda) and not use_channels_last("auto", cpu)  # slower on the CPU
+    assert use_channels_last("on", cpu) and not use_channels_last("off", cuda)

@@ -42,7 +42,7 @@ from trainer.inference.events import (
     UpscaleEvent,
     UpscaleFinished,
 )
-from trainer.inference.memory import auto_tile, is_oom, memory_budget, release_memory
+from trainer.inference.memory import auto_tile, bound_cpu_heap, is_oom, memory_budget, release_memory
 from trainer.inference.optimize import prepare_for_inference, survey
 from trainer.inference.tiling import RowBlender, TilePlan, plan_tiles
 from trainer.tensor import dtype_max, to_tensor
@@ -119,6 +119,8 @@ class Upscaler:
             raise ValueError(f"tile must be >= 0 (0 = whole image), got {tile}")
         module = _load(model)
         self.device = resolve_device(None if device in (None, "auto") else device)
+        if self.device.type == "cpu":
+            bound_cpu_heap()  # tiles and images of many sizes must not grow the heap for good
         self.channels_last = self.device.type in ("cpu", "cuda") if channels_last is None else channels_last
         self._fp32 = prepare_for_inference(module, device=self.device, channels_last=self.channels_last)
         self.info = survey(self._fp32)

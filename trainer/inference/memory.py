@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import math
 import os
+import sys
 
 import torch
 
@@ -51,6 +53,34 @@ def memory_budget(device: torch.device) -> int:
     if device.type == "cpu":
         budget = min(budget, CPU_BUDGET_CAP)
     return max(budget, 1)
+
+
+# glibc's mallopt parameter number and the fixed mmap threshold set by :func:`bound_cpu_heap`.
+_M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 4 << 20
+_heap_bounded: list[bool] = []
+
+
+def bound_cpu_heap() -> bool:
+    """Stop glibc's heap from keeping freed tile buffers: True when the setting was applied.
+
+    By default glibc raises its mmap threshold (up to 32 MB) each time a large mmapped block is
+    freed, so later tensors of 1-32 MB come from the heap, which fragments and is never given back:
+    measured on this project's CPU upscaler, resident memory grew by ~12 MB per image (599 -> 716 MB
+    over ten 200x200 images) and a folder of 26 photos peaked at 2.7 GB. A fixed threshold turns the
+    adjustment off (the same ten images: 570 -> 572 MB). Linux/glibc only; elsewhere a no-op.
+    """
+    if _heap_bounded:
+        return _heap_bounded[0]
+    ok = False
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL("libc.so.6")
+            ok = bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+        except (OSError, AttributeError):  # musl or no libc.so.6: nothing to tune
+            ok = False
+    _heap_bounded.append(ok)
+    return ok
 
 
 def is_oom(exc: BaseException) -> bool:

@@ -56,6 +56,7 @@ from trainer.train.setup import (
     describe_device,
     resolve_val_dir,
     set_threads,
+    use_channels_last,
 )
 from trainer.train.step import GANStep
 
@@ -143,7 +144,7 @@ class _Run:
         set_threads(rt.threads, self.dist.world_size)
         self.main = self.dist.is_main
         self.amp = amp_dtype(rt.precision, self.device)
-        self.channels_last = rt.channels_last != "off"
+        self.channels_last = use_channels_last(rt.channels_last, self.device)
         random.seed(rt.seed)
         np.random.seed(rt.seed)
         torch.manual_seed(rt.seed)
