@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from conftest import write_image
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication
 
@@ -21,7 +21,7 @@ def drop_on(window, widget, paths: list[Path]) -> bool:
     pos = widget.mapTo(window, centre)
     handle = window.windowHandle()
     buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, buttons, mods)
+    enter = QDragEnterEvent(QPoint(pos), Qt.DropAction.CopyAction, mime, buttons, mods)
     QApplication.sendEvent(handle, enter)
     drop = QDropEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, buttons, mods)
     QApplication.sendEvent(handle, drop)
@@ -69,7 +69,7 @@ def test_drag_without_files_is_refused(make_window):
     window = make_window(autostart=False)
     mime = QMimeData()
     mime.setText("just text")
-    enter = QDragEnterEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(window, enter)
     assert not enter.isAccepted()
 
