@@ -164,6 +164,7 @@ class Screenshot:
 
     def _finish(self, save: bool) -> None:
         from PySide6.QtCore import QEventLoop
+        from PySide6.QtWidgets import QApplication
 
         self.timer.stop()
         w = self.window

@@ -64,6 +64,7 @@ def test_screenshot_command_after_processing(env_dirs, tmp_path):
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert "1 done, 0 failed" in out.stderr
+    assert "Traceback" not in out.stderr, out.stderr  # an exception in a slot does not change the exit code
     from PIL import Image
 
     with Image.open(shot) as im:
