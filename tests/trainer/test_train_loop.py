@@ -190,3 +190,26 @@ def test_resume_with_more_iterations_extends_a_finished_phase(data, tmp_path):
     events = collect(train(tiny_config(data["train"], **{"phases.*.iterations": 4}), tmp_path / "run", resume=True))
     assert of_type(events, "PhaseChanged")[0].resumed and events[-1].step == 4
     assert [e.step for e in of_type(events, "TrainStep")] == [3, 4]
+
+
+def test_export_checkpoint_script_writes_a_checkpoints_ema_or_raw_generator(data, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    from trainer.modelfile import load_model
+
+    spec = importlib.util.spec_from_file_location("export_checkpoint", Path(__file__).parents[2] / "scripts" / "export_checkpoint.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    cfg = tiny_config(data["train"], **{"data.val_dir": str(data["val"]), "runtime.val_interval": 2, "runtime.checkpoint_interval": 2})
+    collect(train(cfg, tmp_path / "run"))
+    step2 = dict(list_checkpoints(tmp_path / "run"))[2]
+    state = load_checkpoint(step2)
+    for raw, key in ((False, "ema"), (True, "generator")):
+        out = tmp_path / f"{key}.safetensors"
+        assert script.main([str(step2), "-o", str(out)] + (["--raw"] if raw else [])) == 0
+        model = load_model(out)
+        expected = state["ema"]["module"] if key == "ema" else state["generator"]
+        assert all(torch.equal(v, expected[k]) for k, v in model.state_dict().items())
+        assert model.metadata["steps"] == 2 and model.metadata["ema"] is (not raw)
+        assert model.metadata["metrics"]["psnr"] == pytest.approx(state["metrics"]["psnr"])
