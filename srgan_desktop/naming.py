@@ -9,42 +9,14 @@ file: a free name is found by appending ``-1``, ``-2``, ...
 
 from __future__ import annotations
 
-import datetime as _dt
-import string
 from pathlib import Path
 
-FIELDS = ("stem", "scale", "model", "ext", "date")
+from trainer.naming import FIELDS, TemplateError, render_name, validate_template
+
+__all__ = ["FIELDS", "OUTPUT_FORMATS", "TemplateError", "output_format", "output_path", "render_name", "validate_template"]
+
 OUTPUT_FORMATS = ("png", "jpg", "webp", "tiff")  # trainer.imageio.OUTPUT_FORMATS
 _SUFFIX_TO_FORMAT = {".png": "png", ".jpg": "jpg", ".jpeg": "jpg", ".webp": "webp", ".tif": "tiff", ".tiff": "tiff"}
-
-
-class TemplateError(ValueError):
-    """The naming template cannot produce a file name (unknown field, bad syntax, empty result)."""
-
-
-def validate_template(template: str) -> None:
-    """Raise :class:`TemplateError` with a readable reason when ``template`` is unusable."""
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise TemplateError(f"naming template {template!r}: {exc}") from None
-    for _literal, name, _spec, _conv in parsed:
-        if name is not None and name not in FIELDS:
-            shown = "{" + name + "}" if name else "{}"
-            raise TemplateError(f"naming template {template!r}: unknown field {shown}; use " + ", ".join("{" + f + "}" for f in FIELDS))
-    if not render_name(template, Path("x.png"), scale=4, model="m").strip(" ."):
-        raise TemplateError(f"naming template {template!r} gives an empty file name")
-
-
-def render_name(template: str, source: Path, *, scale: int, model: str) -> str:
-    """The template filled for ``source`` (no suffix; path separators replaced)."""
-    name = template.format(
-        stem=source.stem, scale=scale, model=model or "bicubic", ext=source.suffix.lstrip("."),
-        date=_dt.date.today().isoformat(),
-    )
-    for sep in ("/", "\\", "\0"):
-        name = name.replace(sep, "_")
-    return name.strip()
 
 
 def output_format(source: Path, chosen: str) -> str:

@@ -11,17 +11,15 @@ run. Exit status: 0 all good, 1 some file failed, 2 bad arguments or unusable mo
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import os
-import string
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-FIELDS = ("stem", "scale", "model", "ext", "date")
-DEFAULT_TEMPLATE = "{stem}_x{scale}"
+from trainer.naming import DEFAULT_TEMPLATE, FIELDS, TemplateError, render_name, validate_template
+
 # Input format (as read) -> output format when --format is not given.
 _SAME_FORMAT = {"PNG": "png", "JPEG": "jpg", "MPO": "jpg", "WEBP": "webp", "TIFF": "tiff"}
 
@@ -60,23 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
 def check_template(template: str) -> str:
     """Validate a naming template; raise :class:`UsageError` naming the problem."""
     try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise UsageError(f"naming template {template!r}: {exc}") from None
-    for _lit, name, _spec, _conv in parsed:
-        if name is not None and name not in FIELDS:
-            raise UsageError(f"naming template {template!r}: unknown field {{{name}}}; use " + ", ".join("{" + f + "}" for f in FIELDS))
-    if not render_name(template, Path("x.png"), scale=4, model="m").strip(" ."):
-        raise UsageError(f"naming template {template!r} gives an empty file name")
-    return template
-
-
-def render_name(template: str, source: Path, *, scale: int, model: str) -> str:
-    """Fill the template for ``source`` (no suffix; path separators replaced)."""
-    name = template.format(stem=source.stem, scale=scale, model=model, ext=source.suffix.lstrip("."), date=_dt.date.today().isoformat())
-    for sep in ("/", "\\", "\0"):
-        name = name.replace(sep, "_")
-    return name.strip()
+        return validate_template(template)
+    except TemplateError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def output_path(source: Path, root: Path, out_dir: Path, name: str, fmt: str) -> Path:
