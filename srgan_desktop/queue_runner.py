@@ -145,12 +145,12 @@ class QueueRunner(QObject):
             self._current = item.id
             self.model.update(item.id, status=Status.RUNNING, progress=0.0, stage="Starting", error="")
             handle = make_worker(self._job, item.path, item.root, options, cancel_kwarg="cancel")
-            w = handle.worker
-            w.yielded.connect(self._on_event)
-            w.returned.connect(self._on_returned)
-            w.errored.connect(self._on_errored)
-            w.aborted.connect(self._on_aborted)
-            w.finished.connect(self._on_finished)
+            # Through the handle's relay: the worker's results never ride in a signal's arguments.
+            handle.connect("yielded", self._on_event)
+            handle.connect("returned", self._on_returned)
+            handle.connect("errored", self._on_errored)
+            handle.connect("aborted", self._on_aborted)
+            handle.connect("finished", self._on_finished)
             self._handle = handle
             handle.start()
             return

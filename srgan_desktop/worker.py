@@ -1,10 +1,19 @@
 """The one worker recipe of the application: run a function or a generator in a ``QThread``.
 
 Long work is written once, Qt-free, as a generator that yields small typed events; the CLI iterates
-it and the GUI runs the very same generator here. Every yielded event is forwarded as the queued
-signal ``yielded(object)``; the generator's return value becomes ``returned(object)``; any exception
-becomes ``errored(str)`` (the exception object stays on ``Worker.exception``). ``finished`` is always
-the last signal, whatever happened.
+it and the GUI runs the very same generator here. Every yielded event reaches the ``yielded``
+callbacks; the generator's return value the ``returned`` ones; any exception becomes ``errored(str)``
+(the exception object stays on ``Worker.exception``). ``finished`` is always the last signal,
+whatever happened.
+
+Python objects never travel through a queued signal's arguments: the worker appends them to an
+outbox (a ``deque``, thread-safe for append/popleft) and emits the argument-less ``posted``; the
+relay in the GUI thread drains the outbox. Why: Qt copies a queued signal's arguments while it holds
+the receiver's signal-slot mutex, and copying a Python object needs the GIL; meanwhile the GUI thread,
+holding the GIL, may need that same mutex (any connect, disconnect or object deletion: the mutexes
+are a small pool shared by address hash). Seen here as a full deadlock (PySide6 6.11.3: a worker
+thread in ``PyObjectWrapper``'s copy waiting for the GIL, the GUI thread in ``QObject::disconnect``
+of a widget being deleted waiting for the mutex).
 
 Cancellation and pausing are cooperative: between two yields the worker checks an abort flag and a
 pause gate (both ``threading`` primitives, so the generator can share the same ``threading.Event``
@@ -28,6 +37,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+from collections import deque
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
@@ -38,13 +48,13 @@ _LIVE: set["WorkerHandle"] = set()
 class Worker(QObject):
     """Runs ``func(*args, **kwargs)`` in its thread; generators are iterated event by event.
 
-    Signals: ``started()``, ``yielded(object)``, ``returned(object)``, ``errored(str)``,
-    ``aborted()``, ``finished()`` (always last). Exactly one of returned/errored/aborted is emitted.
+    Signals: ``started()``, ``posted()`` (the outbox holds new ``(name, value)`` items: "yielded" or
+    "returned"), ``errored(str)``, ``aborted()``, ``finished()`` (always last). Exactly one of
+    returned/errored/aborted happens.
     """
 
     started = Signal()
-    yielded = Signal(object)
-    returned = Signal(object)
+    posted = Signal()
     errored = Signal(str)
     aborted = Signal()
     finished = Signal()
@@ -58,6 +68,7 @@ class Worker(QObject):
         self._running_gate = threading.Event()  # set = may run; cleared = paused
         self._running_gate.set()
         self.exception: BaseException | None = None
+        self.outbox: deque[tuple[str, Any]] = deque()
 
     # -- control (thread-safe: called from the GUI thread) -----------------------------------
     def abort(self) -> None:
@@ -92,7 +103,7 @@ class Worker(QObject):
             elif self.abort_event.is_set():
                 self.aborted.emit()
                 return
-            self.returned.emit(result)
+            self._post("returned", result)
         except BaseException as exc:  # noqa: BLE001 - the worker is the boundary that reports errors
             self.exception = exc
             if self.abort_event.is_set() and _is_cancellation(exc):
@@ -101,6 +112,10 @@ class Worker(QObject):
                 self.errored.emit(_describe(exc))
         finally:
             self.finished.emit()
+
+    def _post(self, name: str, value: Any) -> None:
+        self.outbox.append((name, value))
+        self.posted.emit()  # no arguments: nothing to copy under Qt's mutex (see the module doc)
 
     def _drain(self, gen: Any) -> tuple[Any, bool]:
         """Iterate ``gen``; returns (return value, True) or (None, False) when aborted."""
@@ -113,7 +128,7 @@ class Worker(QObject):
                     event = next(gen)
                 except StopIteration as stop:
                     return stop.value, True
-                self.yielded.emit(event)
+                self._post("yielded", event)
         finally:
             gen.close()  # runs the generator's finally blocks in this thread
 
@@ -139,6 +154,7 @@ class _Relay(QObject):
         self.callbacks: dict[str, list[Callable[..., Any]]] = {}
         self.worker_done = False
         self.thread_done = False
+        self.outbox: deque[tuple[str, Any]] = deque()
 
     def _call(self, name: str, *args: Any) -> None:
         for cb in self.callbacks.get(name, ()):
@@ -148,13 +164,13 @@ class _Relay(QObject):
     def on_started(self) -> None:
         self._call("started")
 
-    @Slot(object)
-    def on_yielded(self, value: object) -> None:
-        self._call("yielded", value)
-
-    @Slot(object)
-    def on_returned(self, value: object) -> None:
-        self._call("returned", value)
+    @Slot()
+    def on_posted(self) -> None:
+        # One posted() per item, but a call drains whatever is there: later calls find it empty.
+        outbox = self.outbox
+        while outbox:
+            name, value = outbox.popleft()
+            self._call(name, value)
 
     @Slot(str)
     def on_errored(self, text: str) -> None:
@@ -222,8 +238,8 @@ class WorkerHandle:
         worker.finished.connect(self._done.set, type=_direct())
         r = self._relay
         worker.started.connect(r.on_started)
-        worker.yielded.connect(r.on_yielded)
-        worker.returned.connect(r.on_returned)
+        r.outbox = worker.outbox
+        worker.posted.connect(r.on_posted)
         worker.errored.connect(r.on_errored)
         worker.aborted.connect(r.on_aborted)
         worker.finished.connect(r.on_finished)
