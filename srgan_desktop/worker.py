@@ -22,7 +22,7 @@ used: killing a thread half-way through a tensor operation leaves locks and file
 
 The recipe (as in superqt's ``_qthreading``): the worker is a ``QObject`` moved to a fresh
 ``QThread``; ``thread.started -> worker.run``; ``worker.finished -> thread.quit`` and
-``worker.deleteLater``; the thread object is released in the GUI thread once
+the worker and the thread object are released in the GUI thread once
 ``thread.isFinished()`` confirms it has stopped (``finished`` is emitted a moment before the
 thread really ends, and a ``deleteLater`` racing with that moment crashes). Python references
 are kept in a module-level set until the thread has finished and every queued callback has run,
@@ -231,7 +231,11 @@ class WorkerHandle:
         # quit() is thread-safe; a direct connection lets the thread end even while the GUI thread
         # is itself blocked in shutdown_workers() and not processing queued calls.
         worker.finished.connect(self.thread.quit, type=_direct())
-        worker.finished.connect(worker.deleteLater)
+        # No worker.deleteLater: that would destroy the worker (a Python subclass) in its own thread,
+        # where ~QObject asks Python about overrides (needs the GIL) while holding Qt's
+        # signal-slot mutex: a deadlock with a GUI thread that holds the GIL and connects anything
+        # (seen with gdb). The worker is freed with its handle, in the GUI thread, after the
+        # thread has stopped (_Relay._release).
         # The QThread is deleted when the relay lets go of the handle, once it has stopped (see
         # _Relay.on_thread_finished): a deleteLater on the still-stopping thread can race with it.
         # Set from the worker thread, so wait() works without an event loop.
