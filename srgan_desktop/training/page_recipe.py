@@ -227,6 +227,10 @@ class RecipePage(DraftPage):
         if self._loading or index < 0:
             return
         self.draft.set_recipe(self.recipe.itemData(index))
+        self._rebuild_fields()
+
+    def _rebuild_fields(self) -> None:
+        """Rebuild the field editors for the draft (without reacting to their own signals), then refresh."""
         self._loading = True
         try:
             self._build_fields()
@@ -241,12 +245,7 @@ class RecipePage(DraftPage):
 
     def _use_pixel_loss(self) -> None:
         use_pixel_loss(self.draft)
-        self._loading = True
-        try:
-            self._build_fields()
-        finally:
-            self._loading = False
-        self.refresh()
+        self._rebuild_fields()
 
     def changed(self) -> None:
         d = self.draft
