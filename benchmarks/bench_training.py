@@ -10,9 +10,9 @@ same), 1e-3 BCE adversarial loss, SRResNet generator, SRGAN discriminator, Adam.
 * naive: the seed projects' way: fp32, eager, NCHW; HR features computed with autograd on; the
   discriminator not frozen during the generator step (its weight gradients are computed and thrown
   away); data read from disk per sample with PIL (decode, crop, PIL bicubic).
-* trainer: ``trainer.train.step.GANStep`` as ``srgan-train`` runs it: channels-last on GPUs (NCHW
-  on the CPU, where channels-last is slower; ``--channels-last on|off`` overrides), bf16 autocast
-  on GPUs, the discriminator frozen in the generator step, HR features without autograd, EMA
+* trainer: ``trainer.train.step.GANStep`` as ``srgan-train`` runs it: channels-last (CPU and CUDA;
+  ``--channels-last on|off`` overrides), bf16 autocast on GPUs, one discriminator forward on SR
+  shared by the generator and discriminator steps, HR features without autograd, fused Adam, EMA
   update included; data from the in-memory crop pipeline with the MATLAB bicubic on the device.
 
 Prints steps/s of the step alone (same batch every step), of the whole loop (with data loading),

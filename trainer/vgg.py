@@ -157,8 +157,10 @@ class VGGFeatures(nn.Module):
             if v == "M":
                 modules.append(nn.MaxPool2d(2, 2))
             else:
-                # ReLU not in place: a requested conv output must survive the following ReLU.
-                modules += [_FrozenConv(cin, v), nn.ReLU(inplace=False)]
+                # In place (less memory traffic) unless the conv output before it was requested,
+                # which must survive the ReLU. Safe for autograd: a conv saves its input, not its output.
+                conv_requested = len(modules) in self._indices
+                modules += [_FrozenConv(cin, v), nn.ReLU(inplace=not conv_requested)]
                 cin = v
             if len(modules) > last:
                 break

@@ -9,7 +9,14 @@ import pytest
 import torch
 from torch import nn
 
-from trainer.config import AdversarialConfig, ContentLossConfig, OptimizerConfig, PhaseConfig, PixelLossConfig
+from trainer.config import (
+    AdversarialConfig,
+    ContentLossConfig,
+    DiscriminatorConfig,
+    OptimizerConfig,
+    PhaseConfig,
+    PixelLossConfig,
+)
 from trainer.train.ema import ModelEMA
 from trainer.train.losses import AdversarialLoss, ContentLoss, gradient_penalty, pixel_loss
 from trainer.train.step import GANStep, NonFiniteLoss, lr_at
@@ -57,18 +64,67 @@ def _stepper(phase, g=None, d=None):
     return GANStep(phase, generator=g, g_forward=g, ema=ModelEMA(g, 0.5), device=torch.device("cpu"), discriminator=d, nan_patience=3), g
 
 
-def test_generator_step_freezes_d_and_discriminator_step_sees_detached_sr():
+def _reference_step(g, d, phase, lr, hr):
+    """The textbook order, written out: G step with D frozen, then D step on SR.detach()."""
+    adv = AdversarialLoss(phase.adversarial)
+    opt_g = torch.optim.Adam(g.parameters(), phase.optimizer.lr, betas=(phase.optimizer.beta1, phase.optimizer.beta2))
+    opt_d = torch.optim.Adam(d.parameters(), phase.discriminator.optimizer.lr,
+                             betas=(phase.discriminator.optimizer.beta1, phase.discriminator.optimizer.beta2))
+    d.requires_grad_(False)
+    sr = g(lr)
+    with torch.no_grad():
+        real_for_g = d(hr)
+    g_loss = phase.pixel.weight * pixel_loss(sr, hr, phase.pixel) + phase.adversarial.weight * adv.generator(d(sr), real_for_g)
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+    d.requires_grad_(True)
+    d_loss = sum(adv.discriminator(d(hr), d(sr.detach())).values())
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+
+
+@pytest.mark.parametrize("kind", ["vanilla", "relativistic"])
+def test_shared_discriminator_forward_equals_the_reference_g_then_d_step(kind):
+    # GANStep runs D once on SR for both sides; the result must be the reference order's.
+    phase = _phase(adversarial=AdversarialConfig(type=kind, weight=0.5))
+    torch.manual_seed(0)
+    g_ref, d_ref = TinyG(), SpyD()
+    g, d = copy.deepcopy(g_ref), copy.deepcopy(d_ref)
+    lr, hr = _batch()
+    _reference_step(g_ref, d_ref, phase, lr, hr)
+    stepper, _ = _stepper(phase, g=g, d=d)
+    stepper(lr, hr)
+    for a, b in zip(list(g_ref.parameters()) + list(d_ref.parameters()), list(g.parameters()) + list(d.parameters())):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+    assert any(not torch.equal(a, b) for a, b in zip(d_ref.parameters(), SpyD().parameters()))
+
+
+def test_generator_loss_gives_d_no_gradient_and_d_loss_gives_g_none():
     torch.manual_seed(0)
     d = SpyD()
-    phase = _phase(adversarial=AdversarialConfig(type="vanilla", weight=1e-3))
+    # D's optimiser has lr 0, so its weights stay put and the gradients left in G and D after the
+    # step can be checked against each side's loss alone: any leak across would show.
+    phase = _phase(pixel=PixelLossConfig(weight=0.0), adversarial=AdversarialConfig(type="vanilla", weight=1.0),
+                   discriminator=DiscriminatorConfig(optimizer=OptimizerConfig(lr=0.0)))
     stepper, g = _stepper(phase, d=d)
-    d_before = copy.deepcopy(d.state_dict())
-    values = stepper(*_batch())
-    # G step: D frozen, SR attached (adversarial gradient reaches G). D step: D trainable, HR and SR.detach().
-    assert d.calls == [(False, True), (True, False), (True, False)]
-    assert {"g_pixel", "g_adversarial", "g_total", "d_real", "d_fake", "d_total"} <= set(values)
+    g0, d0 = copy.deepcopy(g), copy.deepcopy(d)
+    lr, hr = _batch()
+    values = stepper(lr, hr)
+    assert d.calls == [(True, True), (True, False)]  # one forward on SR (attached), one on HR
+    assert {"g_adversarial", "g_total", "d_real", "d_fake", "d_total"} <= set(values)
     assert all(isinstance(v, float) for v in values.values())
-    assert any(not torch.equal(d_before[k], v) for k, v in d.state_dict().items())  # D learned
+
+    adv = AdversarialLoss(phase.adversarial)
+    sr = g0(lr)
+    g_expected = torch.autograd.grad(adv.generator(d0(sr)), list(g0.parameters()), retain_graph=True)
+    d_expected = torch.autograd.grad(sum(adv.discriminator(d0(hr), d0(sr.detach())).values()), list(d0.parameters()))
+    for p, e in zip(g.parameters(), g_expected):
+        torch.testing.assert_close(p.grad, e, rtol=0, atol=1e-7)
+    for p, e in zip(d.parameters(), d_expected):
+        torch.testing.assert_close(p.grad, e, rtol=0, atol=1e-7)
+    assert all(torch.equal(a, b) for a, b in zip(d.parameters(), d0.parameters()))
 
 
 def test_adversarial_term_alone_moves_the_generator():
@@ -208,9 +264,9 @@ def test_learning_rate_schedules():
     assert [lr_at(warm, k, 100) for k in (0, 3, 4)] == [pytest.approx(2.5e-4), pytest.approx(1e-3), pytest.approx(1e-3)]
 
 
-def test_channels_last_auto_means_cuda_only():
+def test_channels_last_auto_means_cuda_and_cpu():
     from trainer.train.setup import use_channels_last
 
-    cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert use_channels_last("auto", cuda) and not use_channels_last("auto", cpu)  # slower on the CPU
-    assert use_channels_last("on", cpu) and not use_channels_last("off", cuda)
+    cpu, cuda, mps = torch.device("cpu"), torch.device("cuda"), torch.device("mps")
+    assert use_channels_last("auto", cuda) and use_channels_last("auto", cpu) and not use_channels_last("auto", mps)
+    assert use_channels_last("on", mps) and not use_channels_last("off", cuda) and not use_channels_last("off", cpu)

@@ -2,7 +2,8 @@
 
 Reference order (BasicSR ``srgan_model.py``): the discriminator is frozen while the generator
 learns from it (its parameters get no gradient, the SR image does); then the discriminator learns
-from HR against the *detached* SR. Each side has its own optimiser and, in fp16, its own
+from HR against the *detached* SR (computed here with one discriminator forward on SR shared by
+both sides, see :meth:`GANStep.__call__`). Each side has its own optimiser and, in fp16, its own
 GradScaler. A step whose loss (or, with clipping, gradient norm) is not finite is skipped and
 counted; :class:`NonFiniteLoss` ends the run when that persists.
 """
@@ -39,9 +40,18 @@ def lr_at(cfg: OptimizerConfig, k: int, iterations: int) -> float:
     return lr
 
 
+# Fused Adam on the CPU arrived in PyTorch 2.4 (pyproject allows >= 2.2).
+_HAS_FUSED_CPU_ADAM = tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4)
+
+
 def make_adam(params: Any, cfg: OptimizerConfig, device: torch.device) -> torch.optim.Adam:
-    """Adam with the config's betas and weight decay (fused kernels on CUDA)."""
-    extra = {"fused": True} if device.type == "cuda" else {}
+    """Adam with the config's betas and weight decay, as one fused kernel where PyTorch has one.
+
+    On this project's 2-core CPU the default (per-parameter, for-loop) Adam took 0.19 s per step for
+    the SRGAN G + D (25 M parameters, most of them in the discriminator's dense layer), the fused
+    CPU kernel (PyTorch >= 2.4) 0.04 s; on CUDA the fused kernel is the recommended one too.
+    """
+    extra = {"fused": True} if device.type == "cuda" or (device.type == "cpu" and _HAS_FUSED_CPU_ADAM) else {}
     return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay, **extra)
 
 
@@ -147,12 +157,13 @@ class GANStep:
         return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
 
     def _apply(self, loss: torch.Tensor, params: list[torch.Tensor], opt: torch.optim.Optimizer,
-               scaler: torch.amp.GradScaler, clip: float) -> bool:
-        """Backward + step unless the loss (or clipped gradient norm) is non-finite anywhere."""
+               scaler: torch.amp.GradScaler, clip: float, *, retain_graph: bool = False) -> bool:
+        """Backward into ``params`` only, then step, unless the loss (or clipped gradient norm) is
+        non-finite anywhere. ``retain_graph`` keeps the graph for a second backward (see __call__)."""
         opt.zero_grad(set_to_none=True)
         if not self.agree(bool(torch.isfinite(loss))):
             return False
-        scaler.scale(loss).backward()
+        scaler.scale(loss).backward(inputs=params, retain_graph=retain_graph)
         if clip > 0:
             scaler.unscale_(opt)
             norm = torch.nn.utils.clip_grad_norm_(params, clip)
@@ -165,11 +176,18 @@ class GANStep:
         return True
 
     def __call__(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, float] | None:
-        """One step on a batch; the named loss floats, or None when the step was skipped."""
+        """One step on a batch; the named loss floats, or None when the step was skipped.
+
+        The discriminator runs once on SR (and once on HR), not once per side: its logits on SR
+        serve both the generator loss and, in the discriminator step, the loss on the fake. The
+        generator's backward is restricted to the generator's parameters (so D is frozen: it gets
+        no gradient from the generator's loss) and keeps the graph; the discriminator's backward
+        then goes into D's parameters only (so SR is detached: nothing flows into G). D's weights
+        do not change between the two, so this is the reference "G step with D frozen, then D step
+        on SR.detach()" with one discriminator forward fewer (tested against it).
+        """
         phase, d = self.phase, self.discriminator
-        # ---- generator step (discriminator frozen: its weights get no gradient, SR does)
-        if d is not None:
-            d.requires_grad_(False)
+        g_params = list(self.generator.parameters())
         terms: dict[str, torch.Tensor] = {}
         with self._autocast():
             sr = self.g_forward(lr)
@@ -178,27 +196,22 @@ class GANStep:
             if self.content is not None:
                 terms["g_content"] = phase.content.weight * self.content(sr, hr)
             if d is not None:
-                real_logits = None
-                if self.adversarial.needs_real_for_generator:
-                    with torch.no_grad():
-                        real_logits = d(hr)
-                terms["g_adversarial"] = phase.adversarial.weight * self.adversarial.generator(d(sr), real_logits)
+                d.requires_grad_(True)
+                fake_logits = self.d_forward(sr)
+                real_logits = self.d_forward(hr)
+                terms["g_adversarial"] = phase.adversarial.weight * self.adversarial.generator(fake_logits, real_logits.detach())
         g_total = torch.stack([t.float() for t in terms.values()]).sum()
-        ok = self._apply(g_total, list(self.generator.parameters()), self.opt_g, self.scaler_g, phase.optimizer.grad_clip)
+        ok = self._apply(g_total, g_params, self.opt_g, self.scaler_g, phase.optimizer.grad_clip, retain_graph=d is not None)
         if ok:
             self.ema.update(self.generator)
         values = dict(terms, g_total=g_total)
 
-        # ---- discriminator step (learns HR vs the detached SR)
+        # ---- discriminator step: HR against SR, gradients into D only
         if d is not None and ok:
-            d.requires_grad_(True)
-            fake = sr.detach()
             with self._autocast():
-                real_logits = self.d_forward(hr)
-                fake_logits = self.d_forward(fake)
                 d_terms = self.adversarial.discriminator(real_logits, fake_logits)
             if phase.adversarial.type == "wgan-gp" and phase.adversarial.gp_weight > 0:
-                d_terms["d_gp"] = phase.adversarial.gp_weight * gradient_penalty(self.d_forward, hr, fake)
+                d_terms["d_gp"] = phase.adversarial.gp_weight * gradient_penalty(self.d_forward, hr, sr.detach())
             d_total = torch.stack(list(d_terms.values())).sum()
             ok = self._apply(d_total, list(d.parameters()), self.opt_d, self.scaler_d, phase.discriminator.optimizer.grad_clip)
             values.update(d_terms, d_total=d_total)
