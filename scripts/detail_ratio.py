@@ -1,0 +1,87 @@
+"""Fine detail, grid artefacts and colour shift of each model, next to its Y-PSNR (for GAN models).
+
+Usage::
+
+    .venv/bin/python scripts/detail_ratio.py --models srresnet_x4 srgan_x4 runs/x/model.safetensors \
+        --set Set14
+
+PSNR rewards blur: the MSE-optimal output averages the plausible textures away. The *detail
+ratio* is a simple, reference-based measure of the other side: the energy of the Laplacian of the
+output's Y channel divided by that of the ground truth (both shaved like the PSNR), averaged over
+the set. 1.0 = as much fine structure as the ground truth; bicubic and MSE models sit well below
+(smooth); a GAN should move towards 1.0, and a ratio above 1.0 means invented high frequencies
+(noise, checkerboard) rather than detail. It says nothing about *where* the detail is: the crops
+of ``compare_crops.py`` are still needed to judge artefacts.
+
+Two artefact measures go with it:
+
+* *grid*: the x4 generator makes each output pixel at one of 16 positions (x mod 4, y mod 4) of
+  its pixel-shuffle lattice; a checkerboard shows as errors (SR - HR, Y) whose mean depends on that
+  position. Reported: the standard deviation of the 16 per-position mean errors, in Y levels
+  (0..255 scale), averaged over the set; a clean model is near 0.
+* *colour*: the mean Cb and Cr errors (BT.601, 0..255 scale) over each image; reported the mean
+  over the set of the larger of the two absolute values; a colour shift shows as > 1 level.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from trainer import zoo
+from trainer.evaluation import image_files, model_upscale_fn, read_rgb_u8, resolve_dataset
+from trainer.metrics import bicubic_upscale, prepare_pair, psnr_y, rgb_to_y, shave
+
+
+def laplacian_energy(img_u8: np.ndarray, border: int = 4) -> float:
+    """Mean squared 4-neighbour Laplacian of the Y channel (0..255 scale), border shaved."""
+    y = shave(rgb_to_y(img_u8).astype(np.float64), border)
+    lap = 4 * y[1:-1, 1:-1] - y[:-2, 1:-1] - y[2:, 1:-1] - y[1:-1, :-2] - y[1:-1, 2:]
+    return float(np.mean(lap**2))
+
+
+def grid_bias(hr_u8: np.ndarray, sr_u8: np.ndarray, period: int = 4, border: int = 4) -> float:
+    """Std of the mean Y error over the ``period x period`` output positions (Y levels)."""
+    err = shave(rgb_to_y(sr_u8) - rgb_to_y(hr_u8), border)
+    means = [err[i::period, j::period].mean() for i in range(period) for j in range(period)]
+    return float(np.std(means))
+
+
+def colour_shift(hr_u8: np.ndarray, sr_u8: np.ndarray, border: int = 4) -> float:
+    """max(|mean Cb error|, |mean Cr error|) in 0..255 levels (BT.601 chroma)."""
+    def cbcr(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r, g, b = (shave(img, border)[..., k].astype(np.float64) for k in range(3))
+        return -0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b
+
+    (cb_s, cr_s), (cb_h, cr_h) = cbcr(sr_u8), cbcr(hr_u8)
+    return float(max(abs((cb_s - cb_h).mean()), abs((cr_s - cr_h).mean())))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", nargs="+", required=True, help="zoo names or model files")
+    p.add_argument("--set", default="Set14", help="benchmark set name or folder")
+    args = p.parse_args(argv)
+
+    _, folder = resolve_dataset(args.set)
+    pairs = [prepare_pair(read_rgb_u8(f), 4) for f in image_files(folder)]
+    methods = [("bicubic", lambda lr: bicubic_upscale(lr, 4))]
+    for name in args.models:
+        model = zoo.load(name)
+        methods.append((name, model_upscale_fn(model, "cpu")))
+    print(f"{args.set} ({len(pairs)} images): Y-PSNR (shave 4), detail ratio (Laplacian energy SR / HR), "
+          "grid (Y levels), colour shift (levels)")
+    print("| method | PSNR | detail ratio | grid | colour shift |\n|---|---|---|---|---|")
+    for name, fn in methods:
+        rows = []
+        for hr, lr in pairs:
+            sr = fn(lr)
+            rows.append((psnr_y(hr, sr), laplacian_energy(sr) / laplacian_energy(hr), grid_bias(hr, sr), colour_shift(hr, sr)))
+        m = np.mean(rows, axis=0)
+        print(f"| {name} | {m[0]:.2f} | {m[1]:.3f} | {m[2]:.3f} | {m[3]:.2f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

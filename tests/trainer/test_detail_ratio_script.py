@@ -1,0 +1,54 @@
+"""scripts/detail_ratio.py: the measures used to pick and describe the shipped GAN model."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def script():
+    spec = importlib.util.spec_from_file_location("detail_ratio", Path(__file__).parents[2] / "scripts" / "detail_ratio.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _photo() -> np.ndarray:
+    from skimage import data
+
+    return data.astronaut()[:128, :128].copy()
+
+
+def test_measures_are_neutral_for_a_perfect_output(script):
+    hr = _photo()
+    assert script.grid_bias(hr, hr) == 0.0
+    assert script.colour_shift(hr, hr) == 0.0
+    assert script.laplacian_energy(hr) / script.laplacian_energy(hr) == 1.0
+
+
+def test_grid_sees_a_period_4_pattern_and_ignores_plain_noise(script):
+    hr = _photo().astype(np.int16)
+    rng = np.random.default_rng(0)
+    noise = rng.integers(-6, 7, hr.shape[:2])[..., None]
+    grid = np.zeros(hr.shape[:2], np.int16)
+    grid[::4, ::4] = 8  # one pixel in 16 brighter: a pixel-shuffle checkerboard
+    noisy = np.clip(hr + noise, 0, 255).astype(np.uint8)
+    gridded = np.clip(hr + grid[..., None], 0, 255).astype(np.uint8)
+    hr = hr.astype(np.uint8)
+    assert script.grid_bias(hr, gridded) > 1.0
+    assert script.grid_bias(hr, noisy) < 0.3
+    # Both add high frequencies, so both raise the detail ratio above 1.
+    assert script.laplacian_energy(noisy) > script.laplacian_energy(hr)
+
+
+def test_colour_shift_sees_a_tint_and_not_a_brightness_change(script):
+    hr = _photo().astype(np.int16)
+    bluer = np.clip(hr + np.array([0, 0, 6]), 0, 255).astype(np.uint8)
+    brighter = np.clip(hr + 6, 0, 255).astype(np.uint8)
+    hr = hr.astype(np.uint8)
+    assert script.colour_shift(hr, bluer) > 2.0
+    assert script.colour_shift(hr, brighter) < 0.3
