@@ -107,6 +107,8 @@ class GANStep:
         self.scaler_g = torch.amp.GradScaler(device.type, enabled=fp16)
         self.opt_d = self.scaler_d = None
         if self.discriminator is not None:
+            # Trainable throughout: each backward picks its own side's parameters (see __call__).
+            self.discriminator.requires_grad_(True)
             self.opt_d = make_adam(self.discriminator.parameters(), phase.discriminator.optimizer, device)
             self.scaler_d = torch.amp.GradScaler(device.type, enabled=fp16)
         self.consecutive_bad = 0
@@ -196,7 +198,6 @@ class GANStep:
             if self.content is not None:
                 terms["g_content"] = phase.content.weight * self.content(sr, hr)
             if d is not None:
-                d.requires_grad_(True)
                 fake_logits = self.d_forward(sr)
                 real_logits = self.d_forward(hr)
                 terms["g_adversarial"] = phase.adversarial.weight * self.adversarial.generator(fake_logits, real_logits.detach())
