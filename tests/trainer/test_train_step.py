@@ -64,13 +64,16 @@ def _stepper(phase, g=None, d=None):
     return GANStep(phase, generator=g, g_forward=g, ema=ModelEMA(g, 0.5), device=torch.device("cpu"), discriminator=d, nan_patience=3), g
 
 
-def _reference_step(g, d, phase, lr, hr):
-    """The textbook order, written out: G step with D frozen, then D step on SR.detach()."""
+def _reference_step(g, d, phase, lr, hr, view=lambda x: x):
+    """The textbook order, written out: G step with D frozen, then D step on SR.detach();
+    ``view`` is what D sees of an image (the identity, or a roll with ``adversarial.shift``)."""
     adv = AdversarialLoss(phase.adversarial)
+    d_plain = d
+    d = lambda x: d_plain(view(x))  # noqa: E731
     opt_g = torch.optim.Adam(g.parameters(), phase.optimizer.lr, betas=(phase.optimizer.beta1, phase.optimizer.beta2))
-    opt_d = torch.optim.Adam(d.parameters(), phase.discriminator.optimizer.lr,
+    opt_d = torch.optim.Adam(d_plain.parameters(), phase.discriminator.optimizer.lr,
                              betas=(phase.discriminator.optimizer.beta1, phase.discriminator.optimizer.beta2))
-    d.requires_grad_(False)
+    d_plain.requires_grad_(False)
     sr = g(lr)
     with torch.no_grad():
         real_for_g = d(hr)
@@ -78,7 +81,7 @@ def _reference_step(g, d, phase, lr, hr):
     opt_g.zero_grad()
     g_loss.backward()
     opt_g.step()
-    d.requires_grad_(True)
+    d_plain.requires_grad_(True)
     d_loss = sum(adv.discriminator(d(hr), d(sr.detach())).values())
     opt_d.zero_grad()
     d_loss.backward()
@@ -99,6 +102,47 @@ def test_shared_discriminator_forward_equals_the_reference_g_then_d_step(kind):
     for a, b in zip(list(g_ref.parameters()) + list(d_ref.parameters()), list(g.parameters()) + list(d.parameters())):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
     assert any(not torch.equal(a, b) for a, b in zip(d_ref.parameters(), SpyD().parameters()))
+
+
+def test_discriminator_shift_rolls_hr_and_sr_alike_and_is_the_reference_step_on_rolled_images():
+    phase = _phase(adversarial=AdversarialConfig(type="vanilla", weight=0.5, shift=4))
+    torch.manual_seed(0)
+    g_ref, d_ref = TinyG(), SpyD()
+    g, d = copy.deepcopy(g_ref), copy.deepcopy(d_ref)
+    lr, hr = _batch()
+    torch.manual_seed(7)
+    dy, dx = torch.randint(0, 4, (2,)).tolist()
+    assert (dy, dx) != (0, 0)  # seed 7 draws a real shift, so the comparison below means something
+    _reference_step(g_ref, d_ref, phase, lr, hr, view=lambda x: torch.roll(x, (dy, dx), (2, 3)))
+    stepper, _ = _stepper(phase, g=g, d=d)
+    torch.manual_seed(7)
+    stepper(lr, hr)
+    for a, b in zip(list(g_ref.parameters()) + list(d_ref.parameters()), list(g.parameters()) + list(d.parameters())):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+    # ... and it is not the unshifted step: the roll changes what D sees at its borders.
+    torch.manual_seed(0)
+    g_plain, d_plain = TinyG(), SpyD()
+    _reference_step(g_plain, d_plain, phase, lr, hr)
+    assert any(not torch.equal(a, b) for a, b in zip(d_plain.parameters(), d.parameters()))
+
+
+def test_discriminator_shift_offsets_cover_the_range_and_zero_draws_nothing():
+    stepper, _ = _stepper(_phase(adversarial=AdversarialConfig(type="vanilla", shift=4)), d=SpyD())
+    x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).view(2, 3, 8, 8)
+    torch.manual_seed(0)
+    seen = set()
+    for _ in range(300):
+        out = stepper._d_view()(x)
+        matches = [(dy, dx) for dy in range(4) for dx in range(4) if torch.equal(out, torch.roll(x, (dy, dx), (2, 3)))]
+        assert len(matches) == 1
+        seen.add(matches[0])
+    assert seen == {(dy, dx) for dy in range(4) for dx in range(4)}
+    # shift 0 (the default, the paper's setup) is the identity and leaves the RNG alone, so
+    # runs and resumes of configs without a shift are bit for bit what they were.
+    plain, _ = _stepper(_phase(adversarial=AdversarialConfig(type="vanilla")), d=SpyD())
+    state = torch.get_rng_state()
+    assert plain._d_view()(x) is x
+    assert torch.equal(torch.get_rng_state(), state)
 
 
 def test_generator_loss_gives_d_no_gradient_and_d_loss_gives_g_none():

@@ -177,6 +177,16 @@ class GANStep:
         scaler.update()
         return True
 
+    def _d_view(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """What the discriminator sees of an image this step: the image itself, or (``adversarial.
+        shift`` > 0) the image rolled by this step's random offset, the same for HR and SR. The
+        offset comes from torch's global generator, whose state checkpoints keep (exact resume)."""
+        shift = self.phase.adversarial.shift if self.discriminator is not None else 0
+        if shift <= 1:
+            return lambda x: x
+        dy, dx = torch.randint(0, shift, (2,)).tolist()
+        return lambda x: torch.roll(x, shifts=(dy, dx), dims=(2, 3))
+
     def __call__(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, float] | None:
         """One step on a batch; the named loss floats, or None when the step was skipped.
 
@@ -186,11 +196,13 @@ class GANStep:
         no gradient from the generator's loss) and keeps the graph; the discriminator's backward
         then goes into D's parameters only (so SR is detached: nothing flows into G). D's weights
         do not change between the two, so this is the reference "G step with D frozen, then D step
-        on SR.detach()" with one discriminator forward fewer (tested against it).
+        on SR.detach()" with one discriminator forward fewer (tested against it). With
+        ``adversarial.shift`` the discriminator sees both images rolled by this step's offset.
         """
         phase, d = self.phase, self.discriminator
         g_params = list(self.generator.parameters())
         terms: dict[str, torch.Tensor] = {}
+        d_view = self._d_view()
         with self._autocast():
             sr = self.g_forward(lr)
             if phase.pixel.weight > 0:
@@ -198,8 +210,8 @@ class GANStep:
             if self.content is not None:
                 terms["g_content"] = phase.content.weight * self.content(sr, hr)
             if d is not None:
-                fake_logits = self.d_forward(sr)
-                real_logits = self.d_forward(hr)
+                fake_logits = self.d_forward(d_view(sr))
+                real_logits = self.d_forward(d_view(hr))
                 terms["g_adversarial"] = phase.adversarial.weight * self.adversarial.generator(fake_logits, real_logits.detach())
         g_total = torch.stack([t.float() for t in terms.values()]).sum()
         ok = self._apply(g_total, g_params, self.opt_g, self.scaler_g, phase.optimizer.grad_clip, retain_graph=d is not None)
@@ -212,7 +224,7 @@ class GANStep:
             with self._autocast():
                 d_terms = self.adversarial.discriminator(real_logits, fake_logits)
             if phase.adversarial.type == "wgan-gp" and phase.adversarial.gp_weight > 0:
-                d_terms["d_gp"] = phase.adversarial.gp_weight * gradient_penalty(self.d_forward, hr, sr.detach())
+                d_terms["d_gp"] = phase.adversarial.gp_weight * gradient_penalty(self.d_forward, d_view(hr), d_view(sr.detach()))
             d_total = torch.stack(list(d_terms.values())).sum()
             ok = self._apply(d_total, list(d.parameters()), self.opt_d, self.scaler_d, phase.discriminator.optimizer.grad_clip)
             values.update(d_terms, d_total=d_total)
