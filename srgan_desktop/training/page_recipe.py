@@ -43,6 +43,9 @@ HELP = {
                    "fool it: sharper, more photo-like detail, lower PSNR. 'vanilla' is the SRGAN paper's; "
                    "'wgan-gp' is steadier; 'relativistic' is ESRGAN's.",
     "lr_d": "Learning-step size of the second (discriminator) network.",
+    "shift": "Shows the discriminator both images moved by a random offset below this many pixels each step, so "
+             "the model does not learn a fine grid pattern (checkerboard) from it. 16 suits the SRGAN discriminator; "
+             "0 = off, as in the paper.",
 }
 PIXEL_TYPES = ("mse", "l1", "charbonnier")
 GAN_TYPES = ("none", "vanilla", "relativistic", "wgan-gp")
@@ -154,6 +157,7 @@ class RecipePage(DraftPage):
         adv.addWidget(QLabel("weight", box))
         adv.addWidget(self._float(p + "adversarial.weight"))
         add_field(form, "Adversarial (GAN)", adv, HELP["adversarial"])
+        add_field(form, "Discriminator shift", self._int(p + "adversarial.shift", 0, 64, suffix=" px"), HELP["shift"])
         add_field(form, "Discriminator learning rate", self._float(p + "discriminator.optimizer.lr"), HELP["lr_d"])
         return box
 
@@ -261,7 +265,7 @@ class RecipePage(DraftPage):
         if getattr(self, "crop_help", None) is not None:
             self.crop_help.setText(HELP["crop"].format(lr=crop // scale, crop=crop))
         for key, w in self.fields.items():
-            if key.endswith("discriminator.optimizer.lr") or key.endswith("adversarial.weight"):
+            if key.endswith(("discriminator.optimizer.lr", "adversarial.weight", "adversarial.shift")):
                 w.setEnabled(draft_value(d, key.split(".discriminator")[0].split(".adversarial")[0] + ".adversarial.type") != "none")
             elif key.endswith("content.weight"):
                 w.setEnabled(draft_value(d, key.rsplit(".", 1)[0] + ".type") == "vgg")
