@@ -98,11 +98,17 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class PixelLossConfig:
-    """Pixel loss between SR and HR (weight 0 switches it off)."""
+    """Pixel loss between SR and HR (weight 0 switches it off).
+
+    ``lattice`` > 0 adds ``lattice x`` :func:`trainer.train.losses.lattice_loss`: the spread of the
+    batch's mean error over the scale x scale sub-pixel positions, i.e. a constant per-position
+    offset, the form a pixel-shuffle checkerboard takes. Independent of ``weight``; 0 = off.
+    """
 
     type: str = field(default="mse", metadata=_choice("mse", "l1", "charbonnier"))
     weight: float = field(default=1.0, metadata=_min(0))
     eps: float = field(default=1e-3, metadata=_min(0, exclusive=True))
+    lattice: float = field(default=0.0, metadata=_min(0))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-GENERATOR_LOSSES = ("g_total", "g_pixel", "g_content", "g_adversarial")
+GENERATOR_LOSSES = ("g_total", "g_pixel", "g_lattice", "g_content", "g_adversarial")
 DISCRIMINATOR_LOSSES = ("d_total", "d_real", "d_fake", "d_gp")
 RATE_WINDOW = 30  # TrainStep events used for the wall-clock rate behind the ETA
 

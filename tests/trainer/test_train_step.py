@@ -18,7 +18,7 @@ from trainer.config import (
     PixelLossConfig,
 )
 from trainer.train.ema import ModelEMA
-from trainer.train.losses import AdversarialLoss, ContentLoss, gradient_penalty, pixel_loss
+from trainer.train.losses import AdversarialLoss, ContentLoss, gradient_penalty, lattice_loss, pixel_loss
 from trainer.train.step import GANStep, NonFiniteLoss, lr_at
 
 
@@ -209,6 +209,40 @@ def test_pixel_losses():
     assert pixel_loss(a, b, PixelLossConfig(type="mse")).item() == 4.0
     assert pixel_loss(a, b, PixelLossConfig(type="l1")).item() == 2.0
     assert pixel_loss(a, b, PixelLossConfig(type="charbonnier", eps=1e-3)).item() == pytest.approx(math.sqrt(4 + 1e-6))
+
+
+def test_lattice_loss_sees_a_per_position_offset_and_nothing_else():
+    torch.manual_seed(0)
+    hr = torch.rand(2, 3, 16, 16)
+    # Errors that do not depend on the sub-pixel position cost nothing: a uniform offset, and an
+    # error that varies only on a coarser lattice (constant within each 4x4 cell).
+    assert lattice_loss(hr + 0.1, hr, 4) < 1e-12  # rounding only
+    coarse = torch.rand(2, 3, 4, 4).repeat_interleave(4, 2).repeat_interleave(4, 3)
+    assert lattice_loss(hr + coarse, hr, 4) < 1e-12
+    # A grid: +a on one of the 16 positions, 0 elsewhere (mean a/16): the exact spread.
+    a = 0.2
+    grid = torch.zeros(1, 1, 4, 4)
+    grid[..., 1, 2] = a
+    sr = hr + grid.repeat(2, 3, 4, 4)
+    expected = ((a - a / 16) ** 2 + 15 * (a / 16) ** 2) / 16
+    torch.testing.assert_close(lattice_loss(sr, hr, 4), torch.tensor(expected))
+    # It pushes that position down and the others up, and crops a border that is not a multiple.
+    x = sr.clone().requires_grad_(True)
+    lattice_loss(x, hr, 4).backward()
+    assert (x.grad[:, :, 1::4, 2::4] > 0).all() and (x.grad[:, :, 0::4, 0::4] < 0).all()
+    torch.testing.assert_close(lattice_loss(torch.cat([sr, hr[:, :, :3]], 2), torch.cat([hr, hr[:, :, :3]], 2), 4), lattice_loss(sr, hr, 4))
+
+
+def test_step_adds_the_lattice_term_when_asked():
+    phase = _phase(pixel=PixelLossConfig(type="l1", weight=1.0, lattice=300.0))
+    stepper, g = _stepper(phase)
+    lr, hr = _batch()
+    with torch.no_grad():
+        expected = 300.0 * float(lattice_loss(g(lr), hr, 4))
+    values = stepper(lr, hr)
+    assert values["g_lattice"] == pytest.approx(expected, rel=1e-5)
+    assert values["g_total"] == pytest.approx(values["g_pixel"] + values["g_lattice"], rel=1e-6)
+    assert "g_lattice" not in _stepper(_phase())[0](lr, hr)
 
 
 def test_content_loss_backpropagates_to_the_image_and_not_to_vgg():

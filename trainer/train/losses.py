@@ -23,6 +23,23 @@ def pixel_loss(sr: torch.Tensor, hr: torch.Tensor, cfg: PixelLossConfig) -> torc
     return torch.sqrt((sr - hr) ** 2 + cfg.eps**2).mean()  # Charbonnier: a smooth L1
 
 
+def lattice_loss(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> torch.Tensor:
+    """Checkerboard penalty: how much the mean error depends on the sub-pixel position.
+
+    An x``scale`` pixel-shuffle generator makes each output pixel at one of ``scale**2`` positions
+    ``(y mod scale, x mod scale)``; a GAN can learn a constant brightness offset per position (a
+    fine grid that adds "detail" everywhere). This is the mean, over channels and positions, of
+    the squared deviation of each position's mean error (SR - HR, over the batch) from the
+    channel's overall mean error. Zero for any error that does not depend on the position; in
+    [0, 1] units, so a 1-level (1/255) grid costs about 1.5e-5: weights are in the hundreds.
+    """
+    n, c, h, w = sr.shape
+    h, w = h - h % scale, w - w % scale
+    err = (sr.float() - hr.float())[:, :, :h, :w]
+    per_position = err.reshape(n, c, h // scale, scale, w // scale, scale).mean(dim=(0, 2, 4))  # C, s, s
+    return (per_position - per_position.mean(dim=(1, 2), keepdim=True)).pow(2).mean()
+
+
 RANDOM_VGG_WARNING = (
     "content.vgg_weights = 'random': the VGG content loss uses UNTRAINED VGG19 weights. This is only "
     "meaningful for benchmarks and tests; a model trained this way is not an SRGAN."

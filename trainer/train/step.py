@@ -20,7 +20,7 @@ from torch import nn
 
 from trainer.config import OptimizerConfig, PhaseConfig
 from trainer.train.ema import ModelEMA
-from trainer.train.losses import AdversarialLoss, ContentLoss, gradient_penalty, pixel_loss
+from trainer.train.losses import AdversarialLoss, ContentLoss, gradient_penalty, lattice_loss, pixel_loss
 
 
 class NonFiniteLoss(RuntimeError):
@@ -207,6 +207,8 @@ class GANStep:
             sr = self.g_forward(lr)
             if phase.pixel.weight > 0:
                 terms["g_pixel"] = phase.pixel.weight * pixel_loss(sr, hr, phase.pixel)
+            if phase.pixel.lattice > 0:
+                terms["g_lattice"] = phase.pixel.lattice * lattice_loss(sr, hr, hr.shape[-1] // lr.shape[-1])
             if self.content is not None:
                 terms["g_content"] = phase.content.weight * self.content(sr, hr)
             if d is not None:
