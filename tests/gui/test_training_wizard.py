@@ -130,6 +130,7 @@ def test_recipe_page_presets_fields_and_the_missing_vgg_explained(qtbot, wizard,
     page.fields["phases.1.adversarial.weight"].textEdited.emit("0.005")
     assert not page.fields["phases.0.adversarial.shift"].isEnabled()  # phase 1 has no discriminator
     page.fields["phases.1.adversarial.shift"].setValue(16)
+    page.fields["phases.1.pixel.lattice"].textEdited.emit("500")
     page.fields["data.batch_size"].setValue(8)
     page.problem_box.buttons["use_pixel_loss"].click()
     assert _next_enabled(wizard)
@@ -138,6 +139,7 @@ def test_recipe_page_presets_fields_and_the_missing_vgg_explained(qtbot, wizard,
     assert config.phases[0].iterations == 1234 and config.data.batch_size == 8
     assert gan.adversarial.weight == 0.005 and gan.adversarial.type == "vanilla" and gan.adversarial.shift == 16
     assert config.phases[0].adversarial.shift == 0
+    assert gan.pixel.lattice == 500 and config.phases[0].pixel.lattice == 0
     assert gan.content.type == "none" and (gan.pixel.type, gan.pixel.weight) == ("l1", 1.0)
     # A learning rate that is not a number is refused on this page, naming the field.
     page.fields["phases.0.optimizer.lr"].textEdited.emit("fast")
