@@ -37,9 +37,9 @@ HELP = {
     "lr": "How big each learning step is. Too high: unstable (the losses become NaN); too low: slow progress.",
     "pixel": "Compares the output with the original pixel by pixel. MSE gives the best PSNR; L1 slightly crisper "
              "edges. Weight 0 turns it off.",
-    "lattice": "Penalises a fine grid (checkerboard) in the output: brightness that depends on the position within "
-               "each block of output pixels made from one input pixel (4x4 at x4), which adversarial training tends to create. The shipped srgan_x4 used "
-               "500; 0 = off, as in the paper.",
+    "lattice": "Penalises a fine grid (checkerboard) in the output: brightness that depends on the position "
+               "within each block of output pixels made from one input pixel (4x4 at x4), which adversarial "
+               "training tends to create. The shipped srgan_x4 used 500; 0 = off, as in the paper.",
     "content": "Compares what a VGG19 image-recognition network sees in the two images instead of their pixels: "
                "more natural textures (the SRGAN paper's 'perceptual' loss). Needs the ImageNet VGG19 weights file.",
     "adversarial": "A second network learns to tell the model's output from real photos, and the model learns to "
