@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=0, help="DataLoader workers of the trainer's loop")
     p.add_argument("--compile", action="store_true", help="torch.compile the trainer's generator")
     p.add_argument("--channels-last", default="auto", choices=("auto", "on", "off"),
-                   help="the trainer side's memory format (auto: as srgan-train, on for CUDA only)")
+                   help="the trainer side's memory format (auto: as srgan-train, on for CUDA and the CPU)")
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "train" / "sunhays80")
     args = p.parse_args(argv)
 
