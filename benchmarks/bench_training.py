@@ -16,7 +16,10 @@ same), 1e-3 BCE adversarial loss, SRResNet generator, SRGAN discriminator, Adam.
   update included; data from the in-memory crop pipeline with the MATLAB bicubic on the device.
 
 Prints steps/s of the step alone (same batch every step), of the whole loop (with data loading),
-their ratios, and the data time as a share of the trainer's step time.
+their ratios, and the data time as a share of the trainer's step time. It also counts the
+arithmetic of one step of each side (``torch.utils.flop_counter``: convolutions and matrix products,
+forward and backward) and the GFLOP/s each side reaches: the work ratio is the speed-up that doing
+less work alone gives; the rest of the measured ratio is faster kernels.
 """
 
 from __future__ import annotations
@@ -83,6 +86,15 @@ class NaiveData:
             hrs.append(torch.from_numpy(np.asarray(hr).transpose(2, 0, 1).copy()).float() / 255)
             lrs.append(torch.from_numpy(np.asarray(lr).transpose(2, 0, 1).copy()).float() / 255)
         return torch.stack(lrs), torch.stack(hrs)
+
+
+def count_gflop(job) -> float:
+    """GFLOP (convolutions and matrix products, forward and backward) of one call of ``job``."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        job()
+    return counter.get_total_flops() / 1e9
 
 
 def naive_step(g, d, vgg, opt_g, opt_d, lr, hr):
@@ -181,9 +193,12 @@ def main(argv: list[str] | None = None) -> int:
         "naive loop": naive_loop,
         "trainer loop": trainer_loop,
     }
+    gflop: dict[str, float] = {}
     for name, job in jobs.items():
         for _ in range(args.warmup + (2 if args.compile and name.startswith("trainer") else 0)):
             job()
+        if name.endswith("step") and not args.compile:  # counting needs eager ops; compile hides them
+            gflop[name] = count_gflop(job)
     results: dict[str, list[float]] = {name: [] for name in jobs}
     data_share: dict[str, list[float]] = {"naive loop": [], "trainer loop": []}
     for _ in range(args.steps):
@@ -199,14 +214,18 @@ def main(argv: list[str] | None = None) -> int:
     naive_data_share = statistics.median(data_share["naive loop"])
     trainer_data_share = statistics.median(data_share["trainer loop"])
 
-    print(f"\n| measurement | s/step (median) | steps/s |")
-    print("|---|---|---|")
+    print(f"\n| measurement | s/step (median) | steps/s | GFLOP/step | GFLOP/s |")
+    print("|---|---|---|---|---|")
     rate = {}
     for name, times in results.items():
         med = statistics.median(times)
         rate[name] = 1.0 / med
-        print(f"| {name} | {med:.3f} | {rate[name]:.3f} |")
+        work = f"{gflop[name]:.0f} | {gflop[name] / med:.0f}" if name in gflop else " | "
+        print(f"| {name} | {med:.3f} | {rate[name]:.3f} | {work} |")
     print(f"\ntrainer/naive, step only: {rate['trainer step'] / rate['naive step']:.2f}x")
+    if gflop:
+        print(f"work ratio naive/trainer: {gflop['naive step'] / gflop['trainer step']:.2f}x "
+              "(the step speed-up at equal GFLOP/s; the rest comes from faster kernels)")
     print(f"trainer/naive, whole loop: {rate['trainer loop'] / rate['naive loop']:.2f}x")
     print(f"data time share: trainer {100 * trainer_data_share:.1f}% of the step, naive {100 * naive_data_share:.1f}%")
     print(f"(precision {str(amp).removeprefix('torch.')}, {'channels-last' if cl else 'NCHW'}, compile={args.compile})")
