@@ -112,12 +112,25 @@ class Screenshot:
         self.compared = args.compare is None
         self.comparing = False
         self.view_applied = False
+        self.finished = False
+        self.abort = False
         self.timer = QTimer(window)
         self.timer.setInterval(100)
         self.timer.timeout.connect(self._poll)
         self.timer.start()
         if args.compare:
             window.settings.compare_model = args.compare
+        window.environment_ready.connect(self._on_environment)
+
+    def _on_environment(self, env) -> None:  # noqa: ANN001 - model_choices.Environment
+        # A model asked for on the command line that cannot be used: say so and fail, rather than
+        # take a picture of another model's result.
+        bad = [(a, env.problems[a]) for a in (self.args.model, self.args.compare) if a and a in env.problems]
+        for want, problem in bad:
+            print(f"srgan-desktop: cannot use model {want}: {problem}", file=sys.stderr)
+        if bad:
+            self.abort = True  # _poll quits once no worker runs (a QThread must not outlive the app)
+            self.window.runner.cancel()
 
     def _ready(self) -> bool:
         w = self.window
@@ -131,6 +144,12 @@ class Screenshot:
 
     def _poll(self) -> None:
         w = self.window
+        if self.abort:
+            if w.runner.running:  # the file scan finished after the models loaded and started it
+                w.runner.cancel()
+            elif not w.runner.busy:
+                self._finish(save=False)
+            return
         if time.monotonic() - self.started > self.args.timeout:
             print(f"srgan-desktop: --screenshot gave up after {self.args.timeout:.0f} s", file=sys.stderr)
             self._finish(save=True)
@@ -141,6 +160,7 @@ class Screenshot:
             if not self.comparing and w._shown_id >= 0:
                 self.comparing = True
                 w.result_shown.connect(self._on_compared)
+                w.message.connect(self._on_message)
                 w.compare_models()
             return
         if not self.view_applied:
@@ -148,6 +168,17 @@ class Screenshot:
             self._apply_view()  # the region readouts recompute for the new view: poll again
             return
         self._finish(save=True)
+
+    def _on_compared(self, _item_id: int) -> None:
+        # result_shown also fires for the first model's result; the comparison is in once the
+        # second model's layer is.
+        if "sr2" in self.window.comparison.layers:
+            self.compared = True
+
+    def _on_message(self, text: str) -> None:
+        if text.startswith("Compare failed"):  # no second result will come: do not wait for it
+            print(f"srgan-desktop: {text}", file=sys.stderr)
+            self._finish(save=True)
 
     def _apply_view(self) -> None:
         state = self.window.comparison
@@ -166,6 +197,9 @@ class Screenshot:
         from PySide6.QtCore import QEventLoop
         from PySide6.QtWidgets import QApplication
 
+        if self.finished:  # e.g. the environment reloaded after the window closed
+            return
+        self.finished = True
         self.timer.stop()
         w = self.window
         if save:
@@ -178,10 +212,15 @@ class Screenshot:
             o = w.queue.overall()
             print(f"srgan-desktop: {o.done} done, {o.failed} failed; screenshot {'saved to ' + str(out) if ok else 'NOT saved'}",
                   file=sys.stderr)
+            state, shown = w.comparison, w.results.get(w._shown_id)
+            if state.layers:
+                models = ", ".join(f"{k}: {v}" for k, v in (shown.models if shown else {}).items())
+                print(f"  comparator: {state.left} | {state.right} ({models})", file=sys.stderr)
             for item in w.queue.items:
                 if item.error:
                     print(f"  {item.path.name}: {item.error}", file=sys.stderr)
-            self.exit_code = 0 if ok and not o.failed and time.monotonic() - self.started <= self.args.timeout else 1
+            in_time = time.monotonic() - self.started <= self.args.timeout
+            self.exit_code = 0 if ok and not o.failed and in_time and self.compared else 1
         w.persist = False
         w.close()
         QApplication.quit()

@@ -167,12 +167,15 @@ class MainWindow(QMainWindow):
     @Slot()
     def load_environment(self) -> None:
         self.status_label.setText("Loading models…")
-        start_worker(load_environment, connect={"returned": self._on_environment, "errored": self._on_environment_error})
+        wanted = [self.settings.model, self.settings.compare_model]  # model files are used where they are
+        start_worker(load_environment, wanted, connect={"returned": self._on_environment, "errored": self._on_environment_error})
 
     @Slot(object)
     def _on_environment(self, env: Environment) -> None:
         self.environment = env
         self.options.set_environment(env)
+        for want, problem in env.problems.items():
+            self.message.emit(f"Cannot use model {want}: {problem}")
         self.banner_label.setText(env.message)
         self.banner.setVisible(bool(env.message) and not env.usable())
         if env.message:

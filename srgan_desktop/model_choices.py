@@ -6,6 +6,7 @@ worker thread (after the window is shown) and returns the lists for the pickers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,17 +22,18 @@ class ModelChoice:
 
     name: str  # zoo name (what settings store)
     path: Path
-    source: str  # "shipped" | "user"
+    source: str  # "shipped" | "user" | "file" (a model file used where it is, named by its path)
     scale: int | None = None
     description: str = ""
     error: str | None = None
 
     @property
     def label(self) -> str:
-        origin = "shipped" if self.source == "shipped" else "yours"
+        origin = {"shipped": "shipped", "file": "file"}.get(self.source, "yours")
         scale = f" x{self.scale}" if self.scale else ""
         broken = " (unreadable)" if self.error else ""
-        return f"{self.name}{scale} ({origin}){broken}"
+        title = self.path.stem if self.source == "file" else self.name
+        return f"{title}{scale} ({origin}){broken}"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class Environment:
     default_model: str | None = None
     devices: list[str] = field(default_factory=lambda: ["auto", "cpu"])
     message: str = ""  # shown to the user (e.g. no model shipped)
+    problems: dict[str, str] = field(default_factory=dict)  # asked-for model -> why it cannot be used
 
     def usable(self) -> list[ModelChoice]:
         return [m for m in self.models if m.error is None]
@@ -51,12 +54,29 @@ def _choice(entry) -> ModelChoice:  # noqa: ANN001 - trainer.zoo.ZooModel
     return ModelChoice(entry.name, Path(entry.path), entry.source, entry.scale, entry.description, entry.error)
 
 
-def load_environment() -> Environment:
-    """Import the core (torch included) and list models and devices. Runs in a worker thread."""
+def load_environment(wanted: Sequence[str] = ()) -> Environment:
+    """Import the core (torch included) and list models and devices. Runs in a worker thread.
+
+    ``wanted`` are the model choices asked for (command line, remembered settings): a path to a
+    model file outside the zoo's folders joins the list as a ``file`` entry named by its path, so
+    it can be used where it is; a name that is neither a zoo model nor an existing file gives a line
+    in :attr:`Environment.problems` (the pickers then fall back to the default / none).
+    """
     from trainer import zoo
     from trainer.device import available_devices
 
     models = [_choice(e) for e in zoo.list_models()]
+    problems: dict[str, str] = {}
+    for want in dict.fromkeys(w for w in wanted if w):
+        if any(m.name == want for m in models):
+            continue
+        try:
+            entry = zoo.find_model(want)
+        except zoo.ZooError as exc:
+            problems[want] = str(exc)
+            continue
+        if entry.source == "file":
+            models.append(ModelChoice(want, Path(entry.path), "file", entry.scale, entry.description, entry.error))
     try:
         default = zoo.default_model_name()
         message = ""
@@ -64,7 +84,7 @@ def load_environment() -> Environment:
         user = [m for m in models if m.error is None]
         default = user[0].name if user else None
         message = NO_MODEL_MESSAGE if default is None else "No model is shipped yet; using your model " + default + "."
-    return Environment(models, default, available_devices(), message)
+    return Environment(models, default, available_devices(), message, problems)
 
 
 def import_model_file(path: str | Path) -> ModelChoice:

@@ -73,6 +73,33 @@ def test_screenshot_command_after_processing(env_dirs, tmp_path):
     assert len(pixels) > 100  # a rendered window, not a blank picture
 
 
+def test_screenshot_command_comparing_two_models(env_dirs, tmp_path):
+    """--model / --compare take zoo names or model files used where they are (not copied)."""
+    save_tiny_model(env_dirs["models"] / "tiny_x4.safetensors")
+    elsewhere = save_tiny_model(tmp_path / "downloads" / "other_x4.safetensors", seed=1)
+    image = write_image(tmp_path / "gt.png", size=(64, 48), seed=3)
+    shot = tmp_path / "shot.png"
+    cmd = [sys.executable, "-m", "srgan_desktop", "--screenshot", str(shot), "--open", str(image), "--evaluate",
+           "--model", "tiny_x4", "--compare", str(elsewhere), "--size", "1000x700", "--timeout", "240"]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=_env(env_dirs), timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr, out.stderr
+    # the two models side by side, the second one the file where it is (not copied into the zoo)
+    assert "comparator: sr | sr2 (sr: tiny_x4, sr2: other_x4)" in out.stderr, out.stderr
+    assert not list(env_dirs["user"].rglob("other_x4*")) and not list(env_dirs["models"].glob("other_x4*"))
+    assert shot.is_file()
+
+    # a model that does not exist: a clear message and a failing exit code at once, no picture of
+    # another model's result and no wait for the time-out
+    cmd[cmd.index(str(elsewhere))] = "no_such_model"
+    shot.unlink()
+    out = subprocess.run(cmd, capture_output=True, text=True, env=_env(env_dirs), timeout=120, cwd=ROOT)
+    assert out.returncode == 1
+    assert "cannot use model no_such_model: no model named 'no_such_model'; known models: tiny_x4" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr, out.stderr
+    assert not shot.exists()
+
+
 def test_settings_and_window_state_are_remembered(make_window, qtbot, store, env_dirs):
     window = make_window()
     opts = window.options
@@ -108,6 +135,20 @@ def test_import_model_file_adds_and_selects_it(make_window, qtbot, env_dirs, tmp
     assert window.settings.model == "my_net"
     assert window.options.model.currentData() == "my_net" and "(yours)" in window.options.model.currentText()
     assert not window.banner.isVisible()
+
+
+def test_a_model_file_is_used_where_it_is_and_a_missing_model_is_reported(make_window, env_dirs, tmp_path):
+    source = save_tiny_model(tmp_path / "downloads" / "their_x4.safetensors", seed=2)
+    window = make_window(model=str(source))  # as --model FILE, or remembered from last time
+    assert window.settings.model == str(source)
+    assert window.options.model.currentData() == str(source)
+    assert window.options.model.currentText() == "their_x4 x4 (file)"
+    assert not (env_dirs["user"] / "models").exists() or not any((env_dirs["user"] / "models").iterdir())
+
+    gone = make_window(model=str(tmp_path / "deleted.safetensors"))
+    assert gone.settings.model == ""  # nothing shipped in this test: the bicubic baseline
+    message = gone.statusBar().currentMessage()
+    assert "Cannot use model" in message and "deleted.safetensors not found" in message, message
 
 
 def test_broken_model_file_is_refused_with_a_reason(make_window, qtbot, tmp_path):
