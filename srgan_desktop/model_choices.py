@@ -7,7 +7,7 @@ worker thread (after the window is shown) and returns the lists for the pickers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 NO_MODEL_MESSAGE = (
@@ -76,7 +76,7 @@ def load_environment(wanted: Sequence[str] = ()) -> Environment:
             problems[want] = str(exc)
             continue
         if entry.source == "file":
-            models.append(ModelChoice(want, Path(entry.path), "file", entry.scale, entry.description, entry.error))
+            models.append(replace(_choice(entry), name=want))
     try:
         default = zoo.default_model_name()
         message = ""
