@@ -159,8 +159,7 @@ class Screenshot:
         if not self.compared:
             if not self.comparing and w._shown_id >= 0:
                 self.comparing = True
-                w.result_shown.connect(self._on_compared)
-                w.message.connect(self._on_message)
+                w.compare_done.connect(self._on_compared)
                 w.compare_models()
             return
         if not self.view_applied:
@@ -169,16 +168,12 @@ class Screenshot:
             return
         self._finish(save=True)
 
-    def _on_compared(self, _item_id: int) -> None:
-        # result_shown also fires for the first model's result; the comparison is in once the
-        # second model's layer is.
-        if "sr2" in self.window.comparison.layers:
+    def _on_compared(self, error: str) -> None:
+        if not error:
             self.compared = True
-
-    def _on_message(self, text: str) -> None:
-        if text.startswith("Compare failed"):  # no second result will come: do not wait for it
-            print(f"srgan-desktop: {text}", file=sys.stderr)
-            self._finish(save=True)
+            return
+        print(f"srgan-desktop: Compare failed: {error}", file=sys.stderr)  # no second result will come
+        self._finish(save=True)
 
     def _apply_view(self) -> None:
         state = self.window.comparison

@@ -41,10 +41,12 @@ KEEP_BYTES = 1_500_000_000  # ... and at most this much of them (a 4000x3000 pho
 
 class MainWindow(QMainWindow):
     """The application window. ``environment_ready`` once models/devices are known;
-    ``result_shown(item_id)`` when the comparator shows an item; ``message(str)`` for notices."""
+    ``result_shown(item_id)`` when the comparator shows an item; ``compare_done(error)`` when a
+    "Compare models" run ends ("" = the two models are shown); ``message(str)`` for notices."""
 
     environment_ready = Signal(object)
     result_shown = Signal(int)
+    compare_done = Signal(str)
     message = Signal(str)
 
     def __init__(self, settings: AppSettings, store: QSettings, *, job: Callable[..., Any] = process_item,
@@ -359,7 +361,11 @@ class MainWindow(QMainWindow):
         options = self.options_for(item, model=self.settings.compare_model, save=False)
         self.message.emit(f"Running {self.settings.compare_model} on {result.source.name}…")
         start_worker(compare_item, result, options, cancel_kwarg="cancel",
-                     connect={"returned": self._on_compared, "errored": lambda t: self.message.emit(f"Compare failed: {t}")})
+                     connect={"returned": self._on_compared, "errored": self._on_compare_failed})
+
+    def _on_compare_failed(self, text: str) -> None:
+        self.message.emit(f"Compare failed: {text}")
+        self.compare_done.emit(text)
 
     def _on_compared(self, result: ItemResult) -> None:
         item_id = next((i for i, r in self.results.items() if r.source == result.source and r.evaluate == result.evaluate), self._shown_id)
@@ -367,6 +373,7 @@ class MainWindow(QMainWindow):
         self.show_item(item_id)
         self.comparison.set_pair("sr", "sr2")
         self.message.emit(f"Comparing {result.models.get('sr')} (left) with {result.models.get('sr2')} (right)")
+        self.compare_done.emit("")
 
     @Slot()
     def _on_queue_finished(self) -> None:

@@ -114,3 +114,22 @@ def test_compare_two_models_puts_them_on_both_sides(make_window, qtbot, tiny_mod
     assert state.layers["sr2"].title == "SR: other"
     assert not np.array_equal(state.layers["sr"].pixels, state.layers["sr2"].pixels)
     assert window.readouts.cell("SR: other", "PSNR") == fmt_psnr(window.readouts.result.scores["sr2"].psnr)
+
+
+def test_compare_reports_when_it_ends(make_window, qtbot, tiny_model, env_dirs, butterfly, tmp_path):
+    from conftest import save_tiny_model
+
+    save_tiny_model(env_dirs["user"] / "models" / "other.safetensors", seed=7)
+    window = make_window(evaluate=True)
+    with qtbot.waitSignal(window.result_shown, timeout=60000):
+        window.add_paths([butterfly])
+    window.settings.compare_model = "other"
+    with qtbot.waitSignal(window.compare_done, timeout=60000) as done:
+        window.compare_models()
+    assert done.args == [""] and window.comparison.right == "sr2"
+    # the model file vanished since it was chosen: the run ends with the reason, nothing shown changes
+    window.settings.compare_model = str(tmp_path / "gone.safetensors")
+    with qtbot.waitSignal(window.compare_done, timeout=60000) as done:
+        window.compare_models()
+    assert "gone.safetensors" in done.args[0]
+    assert "Compare failed" in window.statusBar().currentMessage()
