@@ -9,8 +9,9 @@
   ``(seed, index)`` alone, so the data stream is the same with any number of workers, after a
   resume (the position is just the next step) and across DDP ranks (each takes its own indices).
 * :func:`degrade` makes the LR batch on the training device: MATLAB bicubic (the protocol's,
-  :func:`trainer.imresize.imresize_torch`), ``F.interpolate`` bicubic with antialiasing, or a
-  Gaussian blur then subsampling.
+  :func:`trainer.imresize.imresize_torch`), ``F.interpolate`` bicubic with antialiasing, a
+  Gaussian blur then subsampling, or the random ``realistic`` blur / resize / noise / JPEG
+  pipeline of :mod:`trainer.train.realistic` (on the CPU, seeded by run seed, step and rank).
 
 Tensor contract: the loader yields uint8 (N, 3, H, W) HR crops (and LR crops); :func:`to_float`
 moves them to the device as float32 in [0, 1].
@@ -268,11 +269,19 @@ def gaussian_kernel(sigma: float) -> torch.Tensor:
     return (g[:, None] * g[None, :]).float()
 
 
-def degrade(hr: torch.Tensor, cfg: DataConfig, *, channels_last: bool = False) -> torch.Tensor:
-    """LR batch from an HR float batch (N, 3, H, W) in [0, 1] on its device, per ``cfg.degradation``."""
+def degrade(hr: torch.Tensor, cfg: DataConfig, *, channels_last: bool = False, key: tuple[int, ...] = (0,)) -> torch.Tensor:
+    """LR batch from an HR float batch (N, 3, H, W) in [0, 1] on its device, per ``cfg.degradation``.
+
+    ``key`` seeds the random degradations (``realistic``); the loop passes ``(seed, step, rank)`` so
+    that a resumed run makes the same batches. The deterministic ones ignore it.
+    """
     s = cfg.scale
     with torch.no_grad():
-        if cfg.degradation == "bicubic":
+        if cfg.degradation == "realistic":
+            from trainer.train.realistic import degrade_batch
+
+            lr = degrade_batch(hr, s, cfg.realistic, key)  # already on 8-bit levels (JPEG last)
+        elif cfg.degradation == "bicubic":
             from trainer.imresize import imresize_torch
 
             lr = imresize_torch(hr, 1.0 / s)
@@ -284,7 +293,9 @@ def degrade(hr: torch.Tensor, cfg: DataConfig, *, channels_last: bool = False) -
             padded = F.pad(hr, (r, r, r, r), mode="replicate")
             blurred = F.conv2d(padded, k.expand(hr.shape[1], 1, *k.shape).contiguous(), groups=hr.shape[1])
             lr = blurred[:, :, ::s, ::s]
-        if cfg.quantize_lr:
+        if cfg.degradation == "realistic":
+            pass
+        elif cfg.quantize_lr:
             lr = lr.mul(255.0).round_().clamp_(0.0, 255.0).div_(255.0)
         else:
             lr = lr.clamp(0.0, 1.0)

@@ -395,7 +395,10 @@ class _Run:
             batch = next(batches)
             t_data = time.perf_counter()
             hr = to_float(batch[0], self.device, self.channels_last)
-            lr = to_float(batch[1], self.device, self.channels_last) if self.paired else degrade(hr, cfg.data, channels_last=self.channels_last)
+            if self.paired:
+                lr = to_float(batch[1], self.device, self.channels_last)
+            else:  # the key makes random degradations a function of the step: resume stays exact
+                lr = degrade(hr, cfg.data, channels_last=self.channels_last, key=(cfg.runtime.seed, self.step, self.dist.rank))
             lr_g, lr_d = stepper.set_lr(self.step - phase_start, phase.iterations)
             values = stepper(lr, hr)
             self.step += 1

@@ -1,0 +1,164 @@
+"""The ``realistic`` degradation: what each stage does, determinism, config checks, exact resume."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from test_train_support import make_images, of_type, tiny_config
+
+from trainer.config import ConfigError, DataConfig, RealisticConfig, apply_overrides, load_recipe
+from trainer.train import TrainingControl, train
+from trainer.train import realistic as R
+from trainer.train.checkpoint import load_checkpoint
+from trainer.train.data import degrade
+
+
+def _hr(n: int = 4, size: int = 32, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    smooth = torch.rand(n, 3, size // 8, size // 8, generator=g)
+    return torch.nn.functional.interpolate(smooth, size=(size, size), mode="bilinear", align_corners=False)
+
+
+@pytest.mark.parametrize("kind", ["iso", "aniso", "generalized_iso", "generalized_aniso"])
+def test_kernels_sum_to_one_are_positive_and_centred(kind):
+    k = R.blur_kernel(kind, 11, 1.5, 0.7, 0.6, 2.0)
+    assert k.shape == (11, 11) and float(k.sum()) == pytest.approx(1.0, abs=1e-12) and float(k.min()) >= 0
+    assert int(k.argmax()) == 5 * 11 + 5  # peak at the centre
+    ys, xs = torch.meshgrid(torch.arange(11.0), torch.arange(11.0), indexing="ij")
+    assert float((k * xs).sum()) == pytest.approx(5.0) and float((k * ys).sum()) == pytest.approx(5.0)
+
+
+def test_anisotropic_kernel_is_wider_along_its_long_axis_and_iso_is_symmetric():
+    iso = R.blur_kernel("iso", 15, 2.0)
+    assert torch.allclose(iso, iso.T) and torch.allclose(iso, iso.flip(0))
+    aniso = R.blur_kernel("aniso", 15, 3.0, 0.5, 0.0)  # long along x
+    xs = torch.arange(15.0) - 7
+    var_x = float((aniso.sum(0) * xs**2).sum())
+    var_y = float((aniso.sum(1) * xs**2).sum())
+    assert var_x > 10 * var_y
+    # The generalised kernel with beta < 1 has heavier tails than the Gaussian of the same sigma.
+    heavy = R.blur_kernel("generalized_iso", 15, 1.0, beta=0.5)
+    assert float(heavy[7, 0]) > float(R.blur_kernel("iso", 15, 1.0)[7, 0])
+    with pytest.raises(ValueError, match="odd"):
+        R.blur_kernel("iso", 10, 1.0)
+
+
+def test_blur_keeps_a_flat_image_and_sizes():
+    flat = torch.full((3, 20, 24), 0.4)
+    out = R.apply_kernel(flat, R.blur_kernel("aniso", 21, 2.0, 1.0, 0.3))
+    assert out.shape == flat.shape and torch.allclose(out, flat, atol=1e-6)
+    assert R.resize(flat, (10, 12), "area").shape == (3, 10, 12)
+    assert R.resize(flat, (31, 17), "bicubic").shape == (3, 31, 17)
+
+
+def test_jpeg_quality_is_really_applied():
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    for q in (35, 90):
+        reference = io.BytesIO()
+        Image.fromarray(pixels).save(reference, format="JPEG", quality=q, subsampling=2)
+        with Image.open(io.BytesIO(R.encode_jpeg(pixels, q))) as ours, Image.open(reference) as ref:
+            assert ours.quantization == ref.quantization  # the quality's quantisation tables
+    grey = np.repeat(pixels[:, :, :1], 3, axis=2)  # no colour: 4:2:0 subsampling loses nothing
+    img = torch.from_numpy(grey).permute(2, 0, 1).float() / 255
+    err_low = (R.jpeg(img, 20) - img).abs().mean()
+    err_high = (R.jpeg(img, 95) - img).abs().mean()
+    assert err_low > 2 * err_high > 0
+
+
+def test_noise_levels_are_the_asked_ones():
+    gen = torch.Generator().manual_seed(0)
+    flat = torch.full((3, 128, 128), 0.5)
+    colour = R.gaussian_noise(flat, 10 / 255, False, gen) - flat
+    assert float(colour.std()) * 255 == pytest.approx(10, rel=0.05)
+    assert float((colour[0] - colour[1]).abs().mean()) > 0  # independent per channel
+    grey = R.gaussian_noise(flat, 10 / 255, True, gen) - flat
+    assert torch.equal(grey[0], grey[1]) and torch.equal(grey[1], grey[2])
+    shot = R.poisson_noise(flat, 1.0, False, gen) - flat
+    assert float(shot.std()) * 255 == pytest.approx(math.sqrt(0.5 * 255), rel=0.1)  # Poisson: var = mean
+    assert float(R.poisson_noise(flat, 0.25, False, gen).sub(flat).std()) < 0.4 * float(shot.std())
+
+
+def test_output_size_levels_and_determinism_under_a_key():
+    hr = _hr(6, 40)
+    cfg = RealisticConfig()
+    lr = R.degrade_batch(hr, 4, cfg, (1, 7, 0))
+    assert lr.shape == (6, 3, 10, 10) and lr.dtype == torch.float32
+    assert torch.equal(lr.mul(255).round(), lr.mul(255))  # 8-bit levels, as decoded JPEG
+    assert torch.equal(lr, R.degrade_batch(hr, 4, cfg, (1, 7, 0)))
+    assert not torch.equal(lr, R.degrade_batch(hr, 4, cfg, (1, 8, 0)))  # another step
+    assert not torch.equal(lr, R.degrade_batch(hr, 4, cfg, (1, 7, 1)))  # another rank
+    # Through the training entry point, with the same key.
+    via = degrade(hr, DataConfig(degradation="realistic", scale=4), key=(1, 7, 0))
+    assert torch.equal(via, lr)
+
+
+def test_clean_prob_one_is_the_protocol_bicubic():
+    from trainer.imresize import imresize_torch
+
+    hr = _hr(2, 32)
+    lr = R.degrade_batch(hr, 4, RealisticConfig(clean_prob=1.0), (0, 0, 0))
+    ref = imresize_torch(hr, 0.25).mul(255).round().clamp(0, 255).div(255)
+    assert torch.equal(lr, ref)
+
+
+def test_degradation_actually_degrades():
+    """Averaged over a batch, the realistic LR is further from the clean bicubic LR than 8-bit rounding."""
+    from trainer.imresize import imresize_torch
+
+    hr = _hr(16, 48, seed=3)
+    lr = R.degrade_batch(hr, 4, RealisticConfig(clean_prob=0.0), (0, 1, 0))
+    clean = imresize_torch(hr, 0.25)
+    assert float((lr - clean).abs().mean()) * 255 > 2.0
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ("data.realistic.blur_sigma=[2.0, 1.0]", "data.realistic.blur_sigma"),
+        ("data.realistic.jpeg_quality=[30, 101]", "data.realistic.jpeg_quality"),
+        ("data.realistic.clean_prob=1.5", "data.realistic.clean_prob"),
+        ("data.realistic.kernel_types=['iso', 'box']", "data.realistic.kernel_types"),
+        ("data.realistic.kernel_probs=[1.0]", "data.realistic.kernel_probs"),
+        ("data.realistic.kernel_sizes=[8]", "data.realistic.kernel_sizes"),
+        ("data.realistic.resize_probs=[0, 0, 0]", "data.realistic.resize_probs"),
+    ],
+)
+def test_config_errors_name_the_field(override, field):
+    with pytest.raises(ConfigError) as err:
+        apply_overrides(load_recipe("photo"), [override])
+    assert err.value.field == field
+
+
+def test_photo_recipe_uses_it():
+    cfg = load_recipe("photo")
+    assert cfg.data.degradation == "realistic" and cfg.phases[0].pixel.type == "l1"
+
+
+def test_resume_is_exact_with_the_realistic_degradation(tmp_path):
+    data = make_images(tmp_path / "train", n=4)
+    cfg = tiny_config(data, **{"data.degradation": "realistic", "phases.*.iterations": 4, "runtime.checkpoint_interval": 2})
+
+    def run(run_dir, stop_at=None, resume=False):
+        control, events = TrainingControl(), []
+        for ev in train(cfg, run_dir, control=control, resume=resume):
+            assert type(ev).__name__ != "Error", getattr(ev, "message", "")
+            events.append(ev)
+            if type(ev).__name__ == "TrainStep" and ev.step == stop_at:
+                control.stop()
+        return events
+
+    straight = run(tmp_path / "a")
+    run(tmp_path / "b", stop_at=2)
+    second = run(tmp_path / "b", resume=True)
+    assert second[-1].step == 4
+    a = load_checkpoint(tmp_path / "a" / "checkpoints" / "step_000000004.pt")
+    b = load_checkpoint(tmp_path / "b" / "checkpoints" / "step_000000004.pt")
+    assert all(torch.equal(a["generator"][k], b["generator"][k]) for k in a["generator"])
+    tail = {e.step: e.losses for e in of_type(straight, "TrainStep") if e.step > 2}
+    assert {e.step: e.losses for e in of_type(second, "TrainStep")} == tail

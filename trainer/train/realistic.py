@@ -1,0 +1,194 @@
+"""The ``realistic`` training degradation: a second-order blur / resize / noise / JPEG pipeline.
+
+In the spirit of Real-ESRGAN (Wang et al. 2021) and BSRGAN (Zhang et al. 2021): photos people
+upscale were blurred by a lens, resized, noised by a sensor and JPEG-compressed, often twice
+(camera, then the web). Each HR crop of a batch gets its own random draw of
+
+1. *first order*, at HR size: blur (isotropic / anisotropic Gaussian or generalised Gaussian
+   kernel), a random resize (area, bilinear or bicubic), Gaussian (colour or grey) or Poisson
+   noise, JPEG through Pillow's real codec;
+2. *second order*, around LR size: the same four operations with their own (milder) ranges, the
+   resize relative to the final LR size;
+3. the final resize to exactly HR / scale and a last JPEG.
+
+A fraction ``clean_prob`` of the crops gets the clean MATLAB bicubic instead, so the model stays
+good on clean images. Every range is a field of :class:`trainer.config.RealisticConfig`.
+
+Randomness comes only from ``key`` = ``(seed, step, rank)``: parameters from a NumPy generator,
+noise fields from a torch CPU generator, both seeded from the key. So a run is reproducible and a
+resumed run makes the same LR batches as an uninterrupted one. The work runs on the CPU (the JPEG
+codec is there anyway); the LR batch goes back to the HR's device.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from trainer.config import RealisticConfig
+
+RESIZE_MODES = ("area", "bilinear", "bicubic")
+
+
+def blur_kernel(kind: str, size: int, sigma_x: float, sigma_y: float = 0.0, angle: float = 0.0, beta: float = 1.0) -> torch.Tensor:
+    """Normalised ``size`` x ``size`` blur kernel (float64, sums to 1).
+
+    ``kind``: ``iso`` / ``aniso`` (Gaussian), ``generalized_iso`` / ``generalized_aniso``
+    (``exp(-0.5 * q ** beta)`` with ``q`` the Gaussian's quadratic form: beta < 1 has heavier tails,
+    beta > 1 a flatter top). Anisotropic kinds use ``sigma_y`` and rotate by ``angle`` (radians).
+    """
+    if size % 2 == 0 or size < 1:
+        raise ValueError(f"kernel size must be odd and positive, got {size}")
+    if kind not in ("iso", "aniso", "generalized_iso", "generalized_aniso"):
+        raise ValueError(f"unknown kernel kind {kind!r}")
+    if not kind.endswith("aniso"):
+        sigma_y, angle = sigma_x, 0.0
+    c, s = math.cos(angle), math.sin(angle)
+    rot = torch.tensor([[c, -s], [s, c]], dtype=torch.float64)
+    cov = rot @ torch.diag(torch.tensor([sigma_x**2, sigma_y**2], dtype=torch.float64)) @ rot.T
+    inv = torch.linalg.inv(cov)
+    r = size // 2
+    ax = torch.arange(-r, r + 1, dtype=torch.float64)
+    yy, xx = torch.meshgrid(ax, ax, indexing="ij")
+    d = torch.stack([xx, yy], dim=-1)
+    q = torch.einsum("hwi,ij,hwj->hw", d, inv, d)
+    k = torch.exp(-0.5 * q.pow(beta)) if kind.startswith("generalized") else torch.exp(-0.5 * q)
+    return k / k.sum()
+
+
+def apply_kernel(img: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Convolve a (3, H, W) float image with a 2-D kernel, reflected borders (replicate when too small)."""
+    r = kernel.shape[0] // 2
+    mode = "reflect" if min(img.shape[-2:]) > r else "replicate"
+    padded = F.pad(img[None], (r, r, r, r), mode=mode)
+    weight = kernel.to(img.dtype).expand(img.shape[0], 1, *kernel.shape).contiguous()
+    return F.conv2d(padded, weight, groups=img.shape[0])[0]
+
+
+def resize(img: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Tensor:
+    """Resize a (3, H, W) float image to ``size`` = (h, w) with ``mode`` (antialiased when shrinking)."""
+    if mode not in RESIZE_MODES:
+        raise ValueError(f"unknown resize mode {mode!r}")
+    if tuple(img.shape[-2:]) == tuple(size):
+        return img
+    if mode == "area":
+        out = F.interpolate(img[None], size=size, mode="area")
+    else:
+        out = F.interpolate(img[None], size=size, mode=mode, align_corners=False, antialias=True)
+    return out[0].clamp(0.0, 1.0)
+
+
+def gaussian_noise(img: torch.Tensor, sigma: float, grey: bool, gen: torch.Generator) -> torch.Tensor:
+    """Add Gaussian noise of ``sigma`` (in [0, 1] units); ``grey``: one field for all channels."""
+    shape = (1, *img.shape[1:]) if grey else img.shape
+    noise = torch.randn(shape, generator=gen, dtype=img.dtype) * sigma
+    return (img + noise).clamp(0.0, 1.0)
+
+
+def poisson_noise(img: torch.Tensor, scale: float, grey: bool, gen: torch.Generator) -> torch.Tensor:
+    """Add shot noise: Poisson counts at 255 photons per full scale, the deviation times ``scale``.
+
+    ``grey``: the noise of the image's luma, added to all channels alike.
+    """
+    base = (img * torch.tensor([0.299, 0.587, 0.114], dtype=img.dtype)[:, None, None]).sum(0, keepdim=True) if grey else img
+    counts = base.clamp(0.0, 1.0) * 255.0
+    noise = (torch.poisson(counts, generator=gen) - counts) / 255.0
+    return (img + noise * scale).clamp(0.0, 1.0)
+
+
+def to_uint8(img: torch.Tensor) -> np.ndarray:
+    """(3, H, W) float in [0, 1] -> HxWx3 uint8 (rounded)."""
+    return img.mul(255.0).round_().clamp_(0, 255).byte().permute(1, 2, 0).contiguous().numpy()
+
+
+def encode_jpeg(pixels: np.ndarray, quality: int) -> bytes:
+    """JPEG bytes of HxWx3 uint8 pixels at ``quality`` (Pillow's libjpeg, 4:2:0 chroma as cameras and the web)."""
+    buf = io.BytesIO()
+    Image.fromarray(pixels, "RGB").save(buf, format="JPEG", quality=int(quality), subsampling=2)
+    return buf.getvalue()
+
+
+def jpeg(img: torch.Tensor, quality: int) -> torch.Tensor:
+    """Round-trip a (3, H, W) float image through a real JPEG encode/decode at ``quality``."""
+    with Image.open(io.BytesIO(encode_jpeg(to_uint8(img), quality))) as decoded:
+        arr = np.asarray(decoded.convert("RGB"))
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1).to(img.dtype).div_(255.0)
+
+
+def _uniform(rng: np.random.Generator, lo_hi: Sequence[float]) -> float:
+    return float(rng.uniform(lo_hi[0], lo_hi[1])) if lo_hi[1] > lo_hi[0] else float(lo_hi[0])
+
+
+def _blur(img: torch.Tensor, rng: np.random.Generator, cfg: RealisticConfig, order: int) -> torch.Tensor:
+    sigma_range = cfg.blur_sigma if order == 1 else cfg.blur_sigma2
+    probs = np.asarray(cfg.kernel_probs, dtype=np.float64)
+    kind = cfg.kernel_types[int(rng.choice(len(cfg.kernel_types), p=probs / probs.sum()))]
+    size = int(rng.choice(cfg.kernel_sizes))
+    sx, sy = _uniform(rng, sigma_range), _uniform(rng, sigma_range)
+    angle = float(rng.uniform(-math.pi, math.pi))
+    beta = _uniform(rng, cfg.beta_range)
+    return apply_kernel(img, blur_kernel(kind, size, sx, sy, angle, beta))
+
+
+def _noise(img: torch.Tensor, rng: np.random.Generator, gen: torch.Generator, cfg: RealisticConfig, order: int) -> torch.Tensor:
+    grey = bool(rng.random() < cfg.grey_noise_prob)
+    if rng.random() < cfg.gaussian_noise_prob:
+        sigma = _uniform(rng, cfg.noise_sigma if order == 1 else cfg.noise_sigma2)
+        return gaussian_noise(img, sigma / 255.0, grey, gen)
+    scale = _uniform(rng, cfg.poisson_scale if order == 1 else cfg.poisson_scale2)
+    return poisson_noise(img, scale, grey, gen)
+
+
+def _resize_random(img: torch.Tensor, rng: np.random.Generator, target: tuple[int, int], scale_range: Sequence[float], probs: Sequence[float]) -> torch.Tensor:
+    """Resize around ``target`` (h, w) by a factor drawn up (> 1), down (< 1) or keep, per ``probs``."""
+    p = np.asarray(probs, dtype=np.float64)
+    how = int(rng.choice(3, p=p / p.sum()))
+    factor = _uniform(rng, (1.0, max(1.0, scale_range[1]))) if how == 0 else _uniform(rng, (min(1.0, scale_range[0]), 1.0)) if how == 1 else 1.0
+    mode = RESIZE_MODES[int(rng.integers(0, len(RESIZE_MODES)))]
+    size = (max(4, round(target[0] * factor)), max(4, round(target[1] * factor)))
+    return resize(img, size, mode)
+
+
+def degrade_one(hr: torch.Tensor, scale: int, cfg: RealisticConfig, rng: np.random.Generator, gen: torch.Generator) -> torch.Tensor:
+    """LR of one (3, H, W) float CPU HR crop in [0, 1]: shape (3, H // scale, W // scale), on 8-bit levels."""
+    h, w = hr.shape[-2:]
+    out_size = (h // scale, w // scale)
+    if rng.random() < cfg.clean_prob:
+        from trainer.imresize import imresize_torch
+
+        return imresize_torch(hr[None], 1.0 / scale)[0].mul(255.0).round_().clamp_(0.0, 255.0).div_(255.0)
+    img = hr
+    # first order, at HR size
+    if rng.random() < cfg.blur_prob:
+        img = _blur(img, rng, cfg, 1)
+    img = _resize_random(img, rng, (h, w), cfg.resize_range, cfg.resize_probs)
+    img = _noise(img, rng, gen, cfg, 1)
+    img = jpeg(img, int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1)))
+    # second order, around the final LR size
+    if rng.random() < cfg.blur_prob2:
+        img = _blur(img, rng, cfg, 2)
+    img = _resize_random(img, rng, out_size, cfg.resize_range2, cfg.resize_probs2)
+    if rng.random() < cfg.noise_prob2:
+        img = _noise(img, rng, gen, cfg, 2)
+    img = resize(img, out_size, RESIZE_MODES[int(rng.integers(0, len(RESIZE_MODES)))])
+    return jpeg(img, int(rng.integers(cfg.jpeg_quality2[0], cfg.jpeg_quality2[1] + 1)))
+
+
+def degrade_batch(hr: torch.Tensor, scale: int, cfg: RealisticConfig, key: Sequence[int]) -> torch.Tensor:
+    """LR batch (N, 3, H // scale, W // scale) float32 on ``hr``'s device from an HR batch in [0, 1].
+
+    ``key`` (e.g. ``(seed, step, rank)``) decides every random choice: the same key gives the
+    same LR batch, on any device.
+    """
+    rng = np.random.default_rng([0x5EA1, *(int(k) for k in key)])
+    gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
+    cpu = hr.detach().to("cpu", torch.float32).contiguous()
+    with torch.no_grad():
+        lrs = [degrade_one(x, scale, cfg, rng, gen) for x in cpu]
+    return torch.stack(lrs).to(hr.device)
