@@ -22,6 +22,7 @@ RECIPE_LABELS = {
     "srgan": "Paper SRGAN (MSE pretraining, then VGG + adversarial)",
     "srgan-mixed": "Mixed loss in one phase (MSE + VGG + adversarial)",
     "wdrn-wgan": "WDRN + WGAN-GP (pretraining, then VGG + critic)",
+    "photo": "Photo model (JPEG, noise, blur: realistic degradations, L1)",
     "srcnn": "SRCNN baseline",
     "vdsr": "VDSR baseline",
 }

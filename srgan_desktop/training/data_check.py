@@ -147,21 +147,33 @@ class PreviewPair:
     lr: np.ndarray
 
 
-def preview_pairs(samples: list[np.ndarray], crop: int, scale: int) -> list[PreviewPair]:
-    """Centre ``crop`` x ``crop`` HR crops of ``samples`` and their MATLAB-bicubic LR (the
-    protocol's degradation, the one the recipes use)."""
+def preview_pairs(samples: list[np.ndarray], crop: int, scale: int, degradation: str = "bicubic") -> list[PreviewPair]:
+    """Centre ``crop`` x ``crop`` HR crops of ``samples`` and their LR as training makes it:
+    MATLAB bicubic (the protocol's degradation) or, for ``realistic``, one draw of the random
+    blur / resize / noise / JPEG pipeline per crop (a fixed seed, so the preview does not flicker)."""
     from trainer.imresize import imresize
 
     pairs = []
-    for rgb in samples:
+    for i, rgb in enumerate(samples):
         h, w = rgb.shape[:2]
         side = min(crop, h - h % scale, w - w % scale)
         if side < scale * 2:
             continue
         y, x = (h - side) // 2, (w - side) // 2
         hr = np.ascontiguousarray(rgb[y:y + side, x:x + side])
-        pairs.append(PreviewPair(hr, imresize(hr, 1.0 / scale)))
+        lr = _realistic_lr(hr, scale, i) if degradation == "realistic" else imresize(hr, 1.0 / scale)
+        pairs.append(PreviewPair(hr, lr))
     return pairs
+
+
+def _realistic_lr(hr: np.ndarray, scale: int, index: int) -> np.ndarray:
+    import torch
+
+    from trainer.config import RealisticConfig
+    from trainer.train.realistic import degrade_batch, to_uint8
+
+    batch = torch.from_numpy(hr.copy()).permute(2, 0, 1)[None].float().div(255.0)
+    return to_uint8(degrade_batch(batch, scale, RealisticConfig(clean_prob=0.0), (0, index, 0))[0])
 
 
 def _link(src: Path, dest: Path) -> None:

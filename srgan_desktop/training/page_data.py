@@ -8,6 +8,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QComboBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -31,6 +32,15 @@ from srgan_desktop.training.widgets import help_label, image_label, pixmap
 from srgan_desktop.worker import make_worker
 
 PREVIEW_SIDE = 120
+# data.degradation choices offered here (the config also has bicubic-torch and gaussian, for experts).
+DEGRADATIONS = {
+    "bicubic": "Clean: bicubic 4× smaller copies (as the benchmarks; for clean images)",
+    "realistic": "Realistic photos: random blur, resize, noise and JPEG (for phone and web photos)",
+}
+DEGRADATION_HELP = ("How the small training inputs are made from your images. Clean bicubic copies give the best "
+                    "scores on clean images; realistic copies (blurred, noisy, JPEG-compressed twice, different each "
+                    "step) teach the model to clean up photos as people have them instead of sharpening their JPEG "
+                    "blocks and noise. Every range is a data.realistic setting.")
 
 
 class DataPage(DraftPage):
@@ -112,8 +122,15 @@ class DataPage(DraftPage):
         self.holdout_n.valueChanged.connect(self._val_changed)
         self.val_path.editingFinished.connect(self._val_changed)
 
+        self.degradation = QComboBox(self)
+        for key, label in DEGRADATIONS.items():
+            self.degradation.addItem(label, key)
+        self.degradation.setToolTip(DEGRADATION_HELP)
+        self.degradation.currentIndexChanged.connect(self._degradation_changed)
+
         form = QFormLayout()
         form.addRow("Folder", top)
+        form.addRow("Inputs", self.degradation)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.progress)
@@ -135,6 +152,12 @@ class DataPage(DraftPage):
         buttons[d.val_mode].setChecked(True)
         self.holdout_n.setValue(d.holdout)
         self.val_path.setText(d.val_folder)
+        index = self.degradation.findData(draft_value(d, "data.degradation"))
+        if index < 0:  # an expert value set in a config file: show it as it is
+            value = draft_value(d, "data.degradation")
+            self.degradation.addItem(str(value), value)
+            index = self.degradation.count() - 1
+        self.degradation.setCurrentIndex(index)
         if d.train_dir and d.train_dir != self._scanned_folder:
             self.start_scan(d.train_dir)
         self._render_report()
@@ -148,6 +171,13 @@ class DataPage(DraftPage):
         d.holdout = self.holdout_n.value()
         d.val_folder = self.val_path.text().strip()
         d.version += 1
+        self.refresh()
+
+    def _degradation_changed(self, *_args) -> None:
+        if self._loading:
+            return
+        self.draft.set("data.degradation", self.degradation.currentData())
+        self._render_report()
         self.refresh()
 
     def _browse(self) -> None:
@@ -235,7 +265,7 @@ class DataPage(DraftPage):
             w, h = r.sizes[path]
             self.skipped.addItem(f"too small: {path} ({w}×{h} < {crop}×{crop})")
         self.skipped.setVisible(self.skipped.count() > 0)
-        for pair in preview_pairs(r.samples, crop, scale):
+        for pair in preview_pairs(r.samples, crop, scale, str(draft_value(self.draft, "data.degradation"))):
             lr_h, lr_w = pair.lr.shape[:2]
             self.pairs.addWidget(image_label(pair.lr, PREVIEW_SIDE, f"input {lr_w}×{lr_h}", self.pairs_box))
             self.pairs.addWidget(image_label(pair.hr, PREVIEW_SIDE, f"target {pair.hr.shape[1]}×{pair.hr.shape[0]}", self.pairs_box))

@@ -69,6 +69,31 @@ def test_data_page_checks_the_folder_at_once_and_explains_problems(qtbot, wizard
     assert not _next_enabled(wizard) and "No images found" in page.problem_box.messages[0]
 
 
+def test_data_page_offers_the_realistic_degradation_and_previews_it(qtbot, wizard, tmp_path):
+    folder = make_images(tmp_path / "photos", n=3, size=(80, 72))
+    page = wizard.data_page
+    _check(qtbot, wizard, folder)
+    assert page.degradation.currentData() == "bicubic" and wizard.draft.build().data.degradation == "bicubic"
+
+    def inputs():  # the model's inputs: the first image of each (input, target) pair
+        from PySide6.QtWidgets import QLabel
+
+        boxes = [page.pairs.itemAt(i).widget() for i in range(page.pairs.count())]
+        boxes = [b for b in boxes if b is not None]
+        return [next(lab.pixmap().toImage() for lab in b.findChildren(QLabel) if not lab.pixmap().isNull()) for b in boxes[::2]]
+
+    clean = inputs()
+    page.degradation.setCurrentIndex(page.degradation.findData("realistic"))
+    assert wizard.draft.build().data.degradation == "realistic"
+    degraded = inputs()
+    assert clean and len(degraded) == len(clean) and any(a != b for a, b in zip(clean, degraded))
+    # The photo recipe brings the realistic degradation with it, and the page shows it.
+    wizard.draft.unset("data.degradation")
+    wizard.draft.set_recipe("photo")
+    page.initializePage()
+    assert page.degradation.currentData() == "realistic"
+
+
 def test_model_page_offers_the_registry_and_sets_scale_and_size(qtbot, wizard, tmp_path):
     from trainer import models
 
