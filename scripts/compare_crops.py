@@ -9,6 +9,11 @@ Usage::
 The LR image is made with the protocol's bicubic (as in evaluation), every panel is the same HR
 region enlarged ``--zoom`` times with nearest neighbour so pixels stay visible, and each panel is
 labelled with its name and its Y-PSNR on the crop.
+
+With ``--jpeg Q`` the input is a photo as people have it instead: the image reduced ``--down``
+times (MATLAB bicubic) and saved as JPEG quality ``Q`` (4:2:0) is the model's input; there is no
+ground truth at the output's size, so there is no HR panel and no PSNR, and ``--box`` is in
+output pixels. ``--save-input`` keeps that JPEG.
 """
 
 from __future__ import annotations
@@ -31,12 +36,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--box", nargs=4, type=int, metavar=("X", "Y", "W", "H"), required=True, help="HR crop")
     p.add_argument("--zoom", type=int, default=3)
     p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--jpeg", type=int, default=0, metavar="Q", help="input = the image reduced --down times, as JPEG quality Q")
+    p.add_argument("--down", type=float, default=2.0, help="reduction before the JPEG (with --jpeg; default 2)")
+    p.add_argument("--save-input", type=Path, default=None, help="also write the JPEG input here (with --jpeg)")
     args = p.parse_args(argv)
 
     first = zoo.load(args.models[0])
     scale = first.scale
+    if args.jpeg:
+        return _jpeg_panels(args, first, scale)
     hr, lr = prepare_pair(read_rgb_u8(args.image), scale)
-    x, y, w, h = args.box
     panels: list[tuple[str, np.ndarray]] = [
         ("LR (nearest)", np.repeat(np.repeat(lr, scale, 0), scale, 1)),
         ("bicubic", bicubic_upscale(lr, scale)),
@@ -45,11 +54,38 @@ def main(argv: list[str] | None = None) -> int:
         model = first if name == args.models[0] else zoo.load(name)
         panels.append((name, model_upscale_fn(model, "cpu")(lr)))
     panels.append(("HR", hr))
+    _write(panels, args, hr)
+    return 0
 
+
+def _jpeg_panels(args: argparse.Namespace, first, scale: int) -> int:  # noqa: ANN001 - a loaded model
+    import io
+
+    from trainer.imresize import imresize
+
+    small = imresize(read_rgb_u8(args.image), 1.0 / args.down)
+    buf = io.BytesIO()
+    Image.fromarray(small).save(buf, format="JPEG", quality=args.jpeg, subsampling=2)
+    if args.save_input:
+        args.save_input.write_bytes(buf.getvalue())
+    lr = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+    panels: list[tuple[str, np.ndarray]] = [
+        (f"JPEG q{args.jpeg} input (nearest)", np.repeat(np.repeat(lr, scale, 0), scale, 1)),
+        ("bicubic", bicubic_upscale(lr, scale)),
+    ]
+    for name in args.models:
+        model = first if name == args.models[0] else zoo.load(name)
+        panels.append((name, model_upscale_fn(model, "cpu")(lr)))
+    _write(panels, args, None)
+    return 0
+
+
+def _write(panels: list[tuple[str, np.ndarray]], args: argparse.Namespace, hr: np.ndarray | None) -> None:
+    x, y, w, h = args.box
     tiles = []
     for label, img in panels:
         crop = img[y : y + h, x : x + w]
-        text = label if label.startswith(("LR", "HR")) else f"{label} {psnr_y(hr[y:y+h, x:x+w], crop, shave=0):.2f} dB"
+        text = label if hr is None or label.startswith(("LR", "HR")) else f"{label} {psnr_y(hr[y:y+h, x:x+w], crop, shave=0):.2f} dB"
         big = Image.fromarray(crop).resize((w * args.zoom, h * args.zoom), Image.NEAREST)
         canvas = Image.new("RGB", (big.width, big.height + 22), "white")
         canvas.paste(big, (0, 22))
@@ -66,7 +102,6 @@ def main(argv: list[str] | None = None) -> int:
     out.save(tmp)
     tmp.replace(args.output)
     print(f"wrote {args.output} ({out.width}x{out.height})")
-    return 0
 
 
 if __name__ == "__main__":
