@@ -8,20 +8,33 @@ For each HR image: crop to a multiple of the scale, make the LR with MATLAB bicu
 with ``upscale_fn`` (``None`` = the bicubic baseline), then PSNR/SSIM on Y with ``scale`` pixels
 shaved. The set's figures are the means of the per-image values. ``seconds_per_image`` times only
 the upscaling (the method being compared), not the LR generation or the metrics.
+
+With ``degradation`` (a :class:`trainer.webdegrade.WebDegradation`) the LR is the seeded web-like
+degradation of the HR image instead (image ``i`` of the sorted files uses seed ``base_seed + i``),
+and each image also gets the blockiness (:mod:`trainer.blockiness`) of the result and, for
+reference, of the HR image. Clean evaluations leave the blockiness fields ``None``: they are not
+computed, so the clean protocol's figures and timings stay what they were.
+
+With ``niqe=True`` each image also gets the NIQE (:mod:`trainer.niqe`, ``scale`` pixels shaved) of
+the result and, for reference, of the HR image; the set's NIQE is the mean over the images that have
+one (an image under two 96-pixel blocks a side has none). Off by default, like the blockiness.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from trainer.blockiness import blockiness
 from trainer.imageio import SUPPORTED_SUFFIXES, ImageReadError, read_image
 from trainer.metrics import bicubic_upscale, prepare_pair, psnr_y, ssim_y
+from trainer.niqe import niqe as niqe_score
 from trainer.paths import benchmarks_dir
+from trainer.webdegrade import WebDegradation, WebParams
 
 BENCHMARK_SETS = ("Set5", "Set14", "BSD68")
 
@@ -40,6 +53,11 @@ class ImageResult:
     psnr: float
     ssim: float
     seconds: float = 0.0  # time spent in the upscaling function
+    blockiness: float | None = None  # of the result; degraded evaluations only
+    hr_blockiness: float | None = None  # of the HR image, for reference; degraded evaluations only
+    params: WebParams | None = None  # the degradation's parameters drawn for this image
+    niqe: float | None = None  # of the result (lower is better); with niqe=True only
+    hr_niqe: float | None = None  # of the HR image, for reference; with niqe=True only
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,11 @@ class SetResult:
     seconds_per_image: float
     per_image: list[ImageResult] = field(default_factory=list)
     name: str = ""
+    blockiness: float | None = None  # mean over the images that have a value (see _mean_defined)
+    hr_blockiness: float | None = None
+    degradation: str = "bicubic"  # "bicubic" (the clean protocol) or WebDegradation.key, e.g. "web:0"
+    niqe: float | None = None  # mean over the images that have a value (see _mean_defined)
+    hr_niqe: float | None = None
 
 
 @dataclass(frozen=True)
@@ -138,11 +161,26 @@ def resolve_dataset(name_or_folder: str | Path) -> tuple[str, Path]:
     return name, folder
 
 
+def _mean_defined(values: list[float | None]) -> float | None:
+    """Mean of the values that are numbers (an image too small for the block grid has ``nan``)."""
+    numbers = [v for v in values if v is not None and not np.isnan(v)]
+    return float(np.mean(numbers)) if numbers else None
+
+
 def iter_evaluate_set(
-    folder: str | Path, upscale_fn: UpscaleFn | None = None, scale: int = 4, *, name: str | None = None
+    folder: str | Path,
+    upscale_fn: UpscaleFn | None = None,
+    scale: int = 4,
+    *,
+    name: str | None = None,
+    degradation: WebDegradation | None = None,
+    niqe: bool = False,
 ) -> Iterator[SetStarted | ImageEvaluated | SetEvaluated]:
     """Evaluate ``upscale_fn`` (``lr_u8 HxWx3 -> sr_u8``; None = bicubic) on every image of ``folder``.
 
+    ``degradation`` None is the clean protocol (MATLAB-bicubic LR); a :class:`WebDegradation`
+    makes the LR of image ``i`` (0-based, sorted by name) with seed ``base_seed + i``. ``niqe``
+    adds the NIQE of the result and of the HR image (not timed).
     Yields :class:`SetStarted`, one :class:`ImageEvaluated` per image, then :class:`SetEvaluated`.
     """
     folder = Path(folder)
@@ -155,8 +193,12 @@ def iter_evaluate_set(
     yield SetStarted(name, len(files))
     results: list[ImageResult] = []
     for i, path in enumerate(files, 1):
+        params = None
         try:
-            hr, lr = prepare_pair(read_rgb_u8(path), scale)
+            if degradation is None:
+                hr, lr = prepare_pair(read_rgb_u8(path), scale)
+            else:
+                hr, lr, params = degradation.make_pair(read_rgb_u8(path), scale, i - 1)
         except ValueError as exc:  # e.g. smaller than the scale
             raise EvaluationError(f"{path}: {exc}") from exc
         start = time.perf_counter()
@@ -170,8 +212,14 @@ def iter_evaluate_set(
             )
         try:
             result = ImageResult(path.name, psnr_y(hr, sr, shave=scale), ssim_y(hr, sr, shave=scale), seconds)
+            if degradation is not None:
+                result = replace(
+                    result, blockiness=blockiness(sr, scale), hr_blockiness=blockiness(hr, scale), params=params
+                )
         except ValueError as exc:  # too small for the shave or the SSIM window
             raise EvaluationError(f"{path}: {exc}") from exc
+        if niqe:
+            result = replace(result, niqe=niqe_score(sr, shave=scale), hr_niqe=niqe_score(hr, shave=scale))
         results.append(result)
         yield ImageEvaluated(i, len(files), result)
     # A perfect image has PSNR inf (see trainer.metrics); the mean then is inf too, deliberately.
@@ -183,14 +231,26 @@ def iter_evaluate_set(
             seconds_per_image=float(np.mean([r.seconds for r in results])),
             per_image=results,
             name=name,
+            blockiness=_mean_defined([r.blockiness for r in results]),
+            hr_blockiness=_mean_defined([r.hr_blockiness for r in results]),
+            degradation="bicubic" if degradation is None else degradation.key,
+            niqe=_mean_defined([r.niqe for r in results]),
+            hr_niqe=_mean_defined([r.hr_niqe for r in results]),
         )
     )
 
 
-def evaluate_set(folder: str | Path, upscale_fn: UpscaleFn | None = None, scale: int = 4) -> SetResult:
+def evaluate_set(
+    folder: str | Path,
+    upscale_fn: UpscaleFn | None = None,
+    scale: int = 4,
+    *,
+    degradation: WebDegradation | None = None,
+    niqe: bool = False,
+) -> SetResult:
     """Blocking form of :func:`iter_evaluate_set`: the set's :class:`SetResult`."""
     result = None
-    for event in iter_evaluate_set(folder, upscale_fn, scale):
+    for event in iter_evaluate_set(folder, upscale_fn, scale, degradation=degradation, niqe=niqe):
         if isinstance(event, SetEvaluated):
             result = event.result
     assert result is not None  # the generator always ends with SetEvaluated

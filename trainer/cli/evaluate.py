@@ -5,9 +5,20 @@ Examples::
     srgan-eval                                  # bicubic on Set5, Set14, BSD68
     srgan-eval --model srgan_x4 --json out.json
     srgan-eval --model my.safetensors --datasets Set5 ~/photos/gt --no-bicubic
+    srgan-eval --model srgan_x4 --degradation web:7   # seeded web-like LR (blur, noise, JPEG)
+    srgan-eval --model srgan_x4 --niqe                # adds NIQE (no-reference, lower is better)
 
-Prints one row per (method, set); per-image progress goes to stderr. Errors (missing or empty
-folder, unknown or unreadable model) are one line on stderr and exit status 1 (2 for bad usage).
+Prints one row per (method, set); per-image progress goes to stderr. ``--degradation web[:SEED]``
+(see :mod:`trainer.webdegrade`) evaluates on web-like degraded LR images instead of the clean
+protocol: sets are then named ``"<set>@web:<SEED>"`` in the table and the JSON, and two columns
+(fields) are added, the blockiness of the result and of the HR image (:mod:`trainer.blockiness`).
+The default ``bicubic`` is the clean protocol and prints exactly what it always did.
+``--niqe`` adds the NIQE (:mod:`trainer.niqe`) of the results and of the HR images as two columns
+and as ``niqe``/``hr_niqe`` fields, with a ``per_image`` map of both in the JSON (null: image under
+two 96-pixel blocks a side).
+
+Errors (missing or empty folder, unknown or unreadable model) are one line on stderr and exit
+status 1 (2 for bad usage).
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from trainer.evaluation import (
     model_upscale_fn,
     resolve_dataset,
 )
+from trainer.webdegrade import parse_degradation
 
 PROG = "srgan-eval"
 BICUBIC = "bicubic"
@@ -50,7 +62,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures to this JSON file")
     p.add_argument("--no-bicubic", action="store_true", help="skip the bicubic baseline")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps (default auto)")
+    p.add_argument("--degradation", type=_degradation_arg, default=None, metavar="bicubic|web[:SEED]",
+                   help="LR images: bicubic (the clean protocol, default) or web (blur, noise, JPEG; "
+                        "image i uses seed SEED + i, SEED default 0)")
+    p.add_argument("--niqe", action="store_true",
+                   help="also measure NIQE (no-reference, lower is better) of the results and of the HR images")
     return p
+
+
+def _degradation_arg(text: str):
+    """argparse type of --degradation: None (bicubic) or a WebDegradation."""
+    try:
+        return parse_degradation(text)
+    except ValueError as exc:  # argparse prints it as one "error:" line naming the accepted forms
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _label(arg: str) -> str:
@@ -101,12 +126,13 @@ def _reporting(label: str, fn):
     return upscale
 
 
-def _run_one(method: str, set_name: str, folder: Path, upscale_fn, scale: int):
+def _run_one(method: str, set_name: str, folder: Path, upscale_fn, scale: int, degradation=None, niqe=False):
     from tqdm import tqdm
 
     bar = None
     try:
-        for event in iter_evaluate_set(folder, upscale_fn, scale, name=set_name):
+        events = iter_evaluate_set(folder, upscale_fn, scale, name=set_name, degradation=degradation, niqe=niqe)
+        for event in events:
             if isinstance(event, SetStarted):
                 bar = tqdm(total=event.total, desc=f"{method} {set_name}", unit="img", file=sys.stderr, leave=False)
             elif isinstance(event, ImageEvaluated) and bar is not None:
@@ -119,10 +145,17 @@ def _run_one(method: str, set_name: str, folder: Path, upscale_fn, scale: int):
     raise CliError(f"{folder}: evaluation ended without a result")
 
 
-def format_table(rows: list[tuple[str, str, float, float, float]]) -> str:
-    """Aligned text table of ``(method, set, psnr, ssim, seconds_per_image)`` rows."""
-    header = ("method", "set", "PSNR (dB)", "SSIM", "s/image")
-    cells = [header] + [(m, s, f"{p:.2f}", f"{q:.4f}", f"{t:.3f}") for m, s, p, q, t in rows]
+def format_table(rows: list[tuple], extra: tuple[str, ...] = ()) -> str:
+    """Aligned text table of ``(method, set, psnr, ssim, seconds_per_image, *extra_values)`` rows.
+
+    ``extra`` names the trailing columns (e.g. the blockiness of degraded evaluations); their
+    values are printed with three decimals, ``-`` for None.
+    """
+    header = ("method", "set", "PSNR (dB)", "SSIM", "s/image") + tuple(extra)
+    cells = [header] + [
+        (m, s, f"{p:.2f}", f"{q:.4f}", f"{t:.3f}") + tuple("-" if v is None else f"{v:.3f}" for v in more)
+        for m, s, p, q, t, *more in rows
+    ]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     lines = []
     for r in cells:
@@ -152,6 +185,11 @@ def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def _finite_or_none(x: float | None) -> float | None:
+    # Blockiness is None without a block grid inside the images, inf for perfectly flat blocks.
+    return None if x is None else _finite(x)
+
+
 def run(args: argparse.Namespace) -> int:
     """Evaluate and report; raises CliError/EvaluationError for user-facing failures."""
     if args.scale < 1:
@@ -176,18 +214,34 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(f"model {label} upscales x{model_scale}, but --scale is {args.scale}")
         methods.append((label, _reporting(label, model_upscale_fn(model, device))))
 
+    degradation = args.degradation
     rows, report = [], {}
     for method, fn in methods:
         for set_name, folder in datasets:
-            res = _run_one(method, set_name, folder, fn, args.scale)
-            rows.append((method, set_name, res.psnr, res.ssim, res.seconds_per_image))
-            report.setdefault(method, {})[set_name] = {
+            res = _run_one(method, set_name, folder, fn, args.scale, degradation, args.niqe)
+            key = set_name if degradation is None else f"{set_name}@{degradation.key}"
+            row = (method, key, res.psnr, res.ssim, res.seconds_per_image)
+            entry = {
                 "psnr": _finite(res.psnr),
                 "ssim": res.ssim,
                 "images": res.images,
                 "seconds_per_image": res.seconds_per_image,
             }
-    print(format_table(rows))
+            if degradation is not None:  # clean rows and entries stay exactly as they always were
+                row += (res.blockiness, res.hr_blockiness)
+                entry.update(
+                    blockiness=_finite_or_none(res.blockiness),
+                    hr_blockiness=_finite_or_none(res.hr_blockiness),
+                    degradation=degradation.key,
+                )
+            if args.niqe:
+                row += (res.niqe, res.hr_niqe)
+                entry.update(niqe=res.niqe, hr_niqe=res.hr_niqe,
+                             per_image={r.name: {"niqe": r.niqe, "hr_niqe": r.hr_niqe} for r in res.per_image})
+            rows.append(row)
+            report.setdefault(method, {})[key] = entry
+    extra = () if degradation is None else ("blockiness", "HR blockiness")
+    print(format_table(rows, extra + (("NIQE", "HR NIQE") if args.niqe else ())))
     if args.json is not None:
         try:
             write_json_atomic(args.json, report)
