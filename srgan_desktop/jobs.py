@@ -17,7 +17,15 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from srgan_desktop.analysis import HEATMAP_VMAX, Scores, abs_error_y, bicubic_layer, lr_consistency, whole_scores
+from srgan_desktop.analysis import (
+    HEATMAP_VMAX,
+    Scores,
+    abs_error_y,
+    bicubic_layer,
+    lr_consistency,
+    niqe_scores,
+    whole_scores,
+)
 from srgan_desktop.layers import Layer, heatmap, to_display_u8
 from srgan_desktop.naming import output_format, output_path
 
@@ -85,6 +93,7 @@ class ItemResult:
     output: Path | None = None
     scores: dict[str, Scores] = field(default_factory=dict)  # evaluation mode: vs HR
     consistency: dict[str, float] = field(default_factory=dict)  # LR-consistency PSNR per result
+    niqe: dict[str, float | None] = field(default_factory=dict)  # layer key -> NIQE (None: n/a)
     error_of: str = ""  # which result the error heat-map shows
 
     @property
@@ -268,6 +277,9 @@ def process_item(
     if sr is not None:
         yield Stage("LR-consistency check", 0.92)
         result.consistency["sr"] = lr_consistency(lr, sr)
+    yield Stage("NIQE", 0.94)
+    shown = {"bicubic": bicubic, "sr": sr, "hr": hr}
+    result.niqe = niqe_scores({k: v for k, v in shown.items() if v is not None}, scale)
     yield Stage("Preparing the view", 0.96)
     layers["lr"] = Layer("lr", f"LR input (nearest x{scale})", lr, factor=scale, nearest=True)
     layers["bicubic"] = Layer("bicubic", "Bicubic", bicubic)
@@ -312,8 +324,10 @@ def compare_item(result: ItemResult, options: JobOptions, cancel: threading.Even
     layers["sr2"] = Layer("sr2", f"SR: {title}", sr2)
     new = dataclasses.replace(result, layers=layers, models={**result.models, "sr2": title},
                               seconds={**result.seconds, "sr2": seconds},
-                              scores=dict(result.scores), consistency=dict(result.consistency))
+                              scores=dict(result.scores), consistency=dict(result.consistency),
+                              niqe=dict(result.niqe))
     if hr is not None:
         new.scores.update(whole_scores(hr, {"sr2": sr2}, result.scale))
     new.consistency["sr2"] = lr_consistency(lr, sr2)
+    new.niqe.update(niqe_scores({"sr2": sr2}, result.scale))
     return new

@@ -1,9 +1,11 @@
 """Readouts of the selected item: PSNR/SSIM against the ground truth (whole image and on screen),
-or, without ground truth, sizes, model, device, time and the LR-consistency check.
+or, without ground truth, sizes, model, device, time and the LR-consistency check; in both modes the
+no-reference NIQE of each picture shown (SR, bicubic and, with ground truth, HR).
 
-Figures are formatted as ``srgan-eval`` prints them (PSNR 2 decimals, SSIM 4), from numbers computed
-by ``trainer.metrics`` (see :mod:`srgan_desktop.analysis`). Region figures are recomputed in a
-worker a moment after the view stops moving, for the part of the image on screen.
+Figures are formatted as ``srgan-eval`` prints them (PSNR 2 decimals, SSIM 4, NIQE 3), from numbers
+computed by ``trainer.metrics`` and ``trainer.niqe`` in the job's worker (see
+:mod:`srgan_desktop.analysis`). Region figures are recomputed in a worker a moment after the view
+stops moving, for the part of the image on screen.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ import math
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from srgan_desktop.analysis import HEATMAP_VMAX, Scores, clip_region, region_scores
+from srgan_desktop.analysis import HEATMAP_VMAX, NIQE_MAX_PIXELS, Scores, clip_region, region_scores
 from srgan_desktop.comparison_state import ComparisonState
 from srgan_desktop.jobs import ItemResult
 from srgan_desktop.worker import WorkerHandle, make_worker
 
-COLUMNS = ("Method", "PSNR", "SSIM", "PSNR view", "SSIM view")
+COLUMNS = ("Method", "PSNR", "SSIM", "PSNR view", "SSIM view", "NIQE")
+HR_LABEL = "HR (ground truth)"
+NIQE_NOTE = (f"NIQE: no-reference naturalness of the whole picture, lower is better; n/a under 192 pixels a side "
+             f"or above {NIQE_MAX_PIXELS / 1e6:.0f} megapixels.")
 REGION_DELAY_MS = 250
 
 
@@ -30,6 +35,11 @@ def fmt_psnr(value: float | None) -> str:
 
 def fmt_ssim(value: float | None) -> str:
     return "–" if value is None else f"{value:.4f}"
+
+
+def fmt_niqe(value: float | None) -> str:
+    """NIQE as ``srgan-eval --niqe`` prints it; "n/a" when the image has none (too small or too large)."""
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def method_rows(result: ItemResult) -> list[tuple[str, str]]:
@@ -63,6 +73,12 @@ def info_lines(result: ItemResult) -> list[str]:
         lines.append(" · ".join(parts))
     if not result.models:
         lines.append("No model: bicubic baseline only")
+    if result.niqe and not result.has_ground_truth:  # with ground truth the table has a NIQE column
+        rows = [(k, label) for k, label in method_rows(result) if k in result.niqe]
+        figures = " · ".join(f"{label} {fmt_niqe(result.niqe[k])}" for k, label in rows)
+        lines.append(f"NIQE (no reference; lower = more natural): {figures}")
+        if any(result.niqe[k] is None for k, _ in rows):
+            lines.append(NIQE_NOTE)
     for key, value in result.consistency.items():
         lines.append(f"LR consistency of {result.models.get(key, key)}: {fmt_psnr(value)} dB "
                      "(result shrunk back vs the LR input; high = no invented content that contradicts the input)")
@@ -82,7 +98,7 @@ class ReadoutPanel(QWidget):
         super().__init__(parent)
         self.title = QLabel("No result selected", self)
         self.legend = QLabel("PSNR in dB, SSIM; Y channel, border of 'scale' pixels shaved (paper protocol). "
-                             "'view' = the part of the image on screen.", self)
+                             f"'view' = the part of the image on screen. {NIQE_NOTE}", self)
         self.legend.setWordWrap(True)
         self.title.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS), self)
@@ -135,12 +151,15 @@ class ReadoutPanel(QWidget):
             self.table.setRowCount(0)
             return
         rows = [r for r in method_rows(result) if r[0] in result.scores]
+        if "hr" in result.niqe:  # the ground truth's own NIQE: the level a result can aim for
+            rows.append(("hr", HR_LABEL))
         self.table.setRowCount(len(rows))
         for i, (key, label) in enumerate(rows):
-            whole = result.scores[key]
+            whole = result.scores.get(key)
             region = (self.region or {}).get(key)
-            cells = (label, fmt_psnr(whole.psnr), fmt_ssim(whole.ssim),
-                     fmt_psnr(region.psnr if region else None), fmt_ssim(region.ssim if region else None))
+            cells = (label, fmt_psnr(whole.psnr if whole else None), fmt_ssim(whole.ssim if whole else None),
+                     fmt_psnr(region.psnr if region else None), fmt_ssim(region.ssim if region else None),
+                     fmt_niqe(result.niqe[key]) if key in result.niqe else "–")
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if j:

@@ -114,6 +114,9 @@ def test_compare_two_models_puts_them_on_both_sides(make_window, qtbot, tiny_mod
     assert state.layers["sr2"].title == "SR: other"
     assert not np.array_equal(state.layers["sr"].pixels, state.layers["sr2"].pixels)
     assert window.readouts.cell("SR: other", "PSNR") == fmt_psnr(window.readouts.result.scores["sr2"].psnr)
+    from srgan_desktop.readouts import fmt_niqe
+
+    assert window.readouts.cell("SR: other", "NIQE") == fmt_niqe(window.readouts.result.niqe["sr2"]) != "n/a"
 
 
 def test_compare_reports_when_it_ends(make_window, qtbot, tiny_model, env_dirs, butterfly, tmp_path):
@@ -133,3 +136,51 @@ def test_compare_reports_when_it_ends(make_window, qtbot, tiny_model, env_dirs, 
         window.compare_models()
     assert "gone.safetensors" in done.args[0]
     assert "Compare failed" in window.statusBar().currentMessage()
+
+
+def test_niqe_of_each_picture_is_shown_and_computed_in_the_worker(make_window, qtbot, tiny_model, butterfly,
+                                                                   tmp_path, monkeypatch):
+    import threading
+
+    import trainer.niqe
+    from srgan_desktop.readouts import HR_LABEL, fmt_niqe
+
+    threads, real = [], trainer.niqe.niqe
+
+    def recording(img, shave=0):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(img, shave=shave)
+
+    monkeypatch.setattr(trainer.niqe, "niqe", recording)
+    window = make_window(evaluate=True)
+    with qtbot.waitSignal(window.result_shown, timeout=60000):
+        window.add_paths([butterfly])
+    result = window.readouts.result
+    assert set(result.niqe) == {"bicubic", "sr", "hr"} and threads and not any(threads)  # never the GUI thread
+    for key, label in (("bicubic", "Bicubic"), ("sr", "SR: tiny_x4"), ("hr", HR_LABEL)):
+        expected = real(result.layers[key].pixels, shave=4)  # 248x248 after the shave: two blocks a side
+        assert result.niqe[key] == expected and window.readouts.cell(label, "NIQE") == fmt_niqe(expected) != "n/a"
+    assert window.readouts.cell(HR_LABEL, "PSNR") == "–"
+    assert result.niqe["hr"] < result.niqe["bicubic"]
+
+    # Without ground truth the NIQE of the pictures is an info line; a small output has none.
+    src = write_image(tmp_path / "in" / "p.png", size=(28, 20), seed=9)
+    window = make_window()
+    with qtbot.waitSignal(window.result_shown, timeout=60000):
+        window.add_paths([src])
+    assert window.readouts.result.niqe == {"bicubic": None, "sr": None}
+    text = window.readouts.info.text()
+    assert "NIQE (no reference; lower = more natural): Bicubic n/a · SR: tiny_x4 n/a" in text
+    assert "n/a under 192 pixels a side" in text
+
+
+def test_niqe_is_not_computed_for_very_large_pictures(monkeypatch):
+    import trainer.niqe
+    from srgan_desktop import analysis
+
+    def fail(*args, **kwargs):
+        raise AssertionError("NIQE computed for a picture above the limit")
+
+    monkeypatch.setattr(analysis, "NIQE_MAX_PIXELS", 300 * 300)
+    monkeypatch.setattr(trainer.niqe, "niqe", fail)
+    assert analysis.niqe_scores({"sr": np.zeros((301, 300, 3), np.uint8)}, 4) == {"sr": None}
