@@ -177,12 +177,18 @@ class AdversarialConfig:
     gradient, on real images too), which the generator's pixel-shuffle lattice learns as a
     checkerboard; with random offsets it averages out (to ~1% over 16 offsets). 16 covers the
     SRGAN discriminator's total stride; 0 = off, the paper's setup.
+
+    ``feature_matching`` > 0 adds that weight x the L1 distance between the discriminator's own
+    encoder features of SR and of HR (:func:`trainer.models.unet_d.feature_matching_loss`): a
+    perceptual loss in a learnt feature space, for training without the ImageNet VGG19 weights.
+    It needs a discriminator that returns its features (``unet_d``).
     """
 
     type: str = field(default="none", metadata=_choice("none", "vanilla", "relativistic", "wgan-gp"))
     weight: float = field(default=1e-3, metadata=_min(0))
     gp_weight: float = field(default=10.0, metadata=_min(0))
     shift: int = field(default=0, metadata=_min(0))
+    feature_matching: float = field(default=0.0, metadata=_min(0))
 
 
 @dataclass(frozen=True)
@@ -313,6 +319,7 @@ def _check_fields(obj: Any, path: str) -> None:
                 raise ConfigError(name, f"must be {'>' if excl else '>='} {low}, got {value!r}")
 
 
+FEATURE_DISCRIMINATORS = ("unet_d",)  # forward(x, return_features=True) -> (logits, [features])
 _KERNEL_KINDS = ("iso", "aniso", "generalized_iso", "generalized_aniso")
 
 
@@ -382,6 +389,10 @@ def validate(config: TrainingConfig) -> TrainingConfig:
             d = phase.discriminator
             _check_arch(f"{where}.discriminator.arch", d.arch, "discriminator", d.hparams, models)
             _check_fields(d.optimizer, f"{where}.discriminator.optimizer")
+            if phase.adversarial.feature_matching > 0 and d.arch not in FEATURE_DISCRIMINATORS:
+                raise ConfigError(f"{where}.adversarial.feature_matching",
+                                  f"needs a discriminator that returns its features ({', '.join(FEATURE_DISCRIMINATORS)}), "
+                                  f"not {d.arch!r}")
     return config
 
 

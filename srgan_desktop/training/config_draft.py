@@ -21,6 +21,7 @@ RECIPE_LABELS = {
     "srresnet": "Paper SRResNet (MSE loss)",
     "srgan": "Paper SRGAN (MSE pretraining, then VGG + adversarial)",
     "srgan-mixed": "Mixed loss in one phase (MSE + VGG + adversarial)",
+    "srgan-dfm": "SRGAN without VGG weights (L1 + discriminator features + relativistic GAN)",
     "wdrn-wgan": "WDRN + WGAN-GP (pretraining, then VGG + critic)",
     "photo": "Photo model (JPEG, noise, blur: realistic degradations, L1)",
     "srcnn": "SRCNN baseline",

@@ -49,6 +49,9 @@ HELP = {
     "shift": "Shows the discriminator both images moved by a random offset below this many pixels each step, so "
              "the model does not learn a fine grid pattern (checkerboard) from it. 16 suits the SRGAN discriminator; "
              "0 = off, as in the paper.",
+    "feature_matching": "Compares what the discriminator itself sees in the output and in the original (its own "
+                        "features), a learnt stand-in for the VGG19 content loss that needs no downloaded weights. "
+                        "Needs the U-Net discriminator (unet_d, as in the no-VGG SRGAN preset); 0 = off.",
 }
 PIXEL_TYPES = ("mse", "l1", "charbonnier")
 GAN_TYPES = ("none", "vanilla", "relativistic", "wgan-gp")
@@ -162,6 +165,7 @@ class RecipePage(DraftPage):
         adv.addWidget(self._float(p + "adversarial.weight"))
         add_field(form, "Adversarial (GAN)", adv, HELP["adversarial"])
         add_field(form, "Discriminator shift", self._int(p + "adversarial.shift", 0, 64, suffix=" px"), HELP["shift"])
+        add_field(form, "Feature matching", self._float(p + "adversarial.feature_matching"), HELP["feature_matching"])
         add_field(form, "Discriminator learning rate", self._float(p + "discriminator.optimizer.lr"), HELP["lr_d"])
         return box
 
@@ -269,7 +273,7 @@ class RecipePage(DraftPage):
         if getattr(self, "crop_help", None) is not None:
             self.crop_help.setText(HELP["crop"].format(lr=crop // scale, crop=crop))
         for key, w in self.fields.items():
-            if key.endswith(("discriminator.optimizer.lr", "adversarial.weight", "adversarial.shift")):
+            if key.endswith(("discriminator.optimizer.lr", "adversarial.weight", "adversarial.shift", "adversarial.feature_matching")):
                 w.setEnabled(draft_value(d, key.split(".discriminator")[0].split(".adversarial")[0] + ".adversarial.type") != "none")
             elif key.endswith("content.weight"):
                 w.setEnabled(draft_value(d, key.rsplit(".", 1)[0] + ".type") == "vgg")

@@ -155,6 +155,7 @@ def test_recipe_page_presets_fields_and_the_missing_vgg_explained(qtbot, wizard,
     page.fields["phases.1.adversarial.weight"].textEdited.emit("0.005")
     assert not page.fields["phases.0.adversarial.shift"].isEnabled()  # phase 1 has no discriminator
     page.fields["phases.1.adversarial.shift"].setValue(16)
+    assert not page.fields["phases.0.adversarial.feature_matching"].isEnabled()
     page.fields["phases.1.pixel.lattice"].textEdited.emit("500")
     page.fields["data.batch_size"].setValue(8)
     page.problem_box.buttons["use_pixel_loss"].click()
@@ -176,6 +177,23 @@ def test_recipe_page_presets_fields_and_the_missing_vgg_explained(qtbot, wizard,
     page.recipe.setCurrentIndex(page.recipe.findData("srresnet"))
     config = wizard.draft.build()
     assert config.phases[0].iterations == 1_000_000 and config.data.batch_size == 16 and config.data.train_dir
+
+
+def test_no_vgg_gan_preset_needs_no_weights_and_offers_feature_matching(qtbot, wizard, tmp_path, no_vgg):
+    _check(qtbot, wizard, make_images(tmp_path / "photos", n=2))
+    wizard.next()
+    wizard.next()
+    page = wizard.recipe_page
+    page.recipe.setCurrentIndex(page.recipe.findData("srgan-dfm"))
+    assert _next_enabled(wizard)  # no VGG19 file needed
+    fm = page.fields["phases.1.adversarial.feature_matching"]
+    assert fm.isEnabled() and float(fm.text()) == 0.05
+    fm.textEdited.emit("0.1")
+    assert wizard.draft.build().phases[1].adversarial.feature_matching == 0.1
+    # The SRGAN discriminator has no features to match: the page says so and names the field.
+    page.recipe.setCurrentIndex(page.recipe.findData("srgan-mse"))
+    page.fields["phases.1.adversarial.feature_matching"].textEdited.emit("0.1")
+    assert not _next_enabled(wizard) and "features" in page.problem_box.messages[0]
 
 
 def test_summary_shows_toml_that_round_trips_and_start_emits_the_config(qtbot, wizard, tmp_path, env_dirs):

@@ -24,7 +24,7 @@ SCALES = {"srresnet": (2, 4, 8), "wdrn": (2, 4, 8), "srcnn": (2, 3, 4, 8), "vdsr
 
 def test_registered_names():
     assert models.list("generator") == ["srcnn", "srresnet", "vdsr", "wdrn"]
-    assert models.list("discriminator") == ["srgan_d", "vgg_feature_d"]
+    assert models.list("discriminator") == ["srgan_d", "unet_d", "vgg_feature_d"]
     for name in models.list():
         assert models.get(name).description
 

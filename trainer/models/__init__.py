@@ -8,6 +8,7 @@ from trainer.models.discriminators import srgan_d, vgg_feature_d
 from trainer.models.preupsample import srcnn, vdsr
 from trainer.models.registry import ArchSpec, build, get, list, register  # noqa: A004
 from trainer.models.srresnet import srresnet
+from trainer.models.unet_d import unet_d
 from trainer.models.wdrn import wdrn
 
 register("srresnet", srresnet, kind="generator", description="SRResNet / SRGAN generator (Ledig et al. 2017)")
@@ -15,6 +16,7 @@ register("wdrn", wdrn, kind="generator", description="Weighted dense residual ne
 register("srcnn", srcnn, kind="generator", description="SRCNN 9-1-5 on bicubic-upscaled input (Dong et al. 2014)")
 register("vdsr", vdsr, kind="generator", description="VDSR, 20 conv layers, residual over bicubic (Kim et al. 2016)")
 register("srgan_d", srgan_d, kind="discriminator", description="SRGAN discriminator (Ledig et al. 2017), any crop size")
+register("unet_d", unet_d, kind="discriminator", description="U-Net discriminator with spectral norm, per-pixel logits (Real-ESRGAN)")
 register("vgg_feature_d", vgg_feature_d, kind="discriminator", description="Frozen VGG19 features with a small trainable head")
 
 __all__ = ["ArchSpec", "build", "get", "list", "register"]

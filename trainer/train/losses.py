@@ -125,3 +125,14 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) 
         scores = critic(mixed).float()
     (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
+
+
+def feature_matching_loss(fake_feats: list[torch.Tensor], real_feats: list[torch.Tensor]) -> torch.Tensor:
+    """Mean over levels of the L1 distance between the discriminator's features of SR and of HR
+    (HR's detached: the target). Each level is normalised by its mean absolute HR activation so
+    that the deep, small maps count as much as the first full-size one."""
+    terms = []
+    for f, r in zip(fake_feats, real_feats):
+        r = r.detach().float()
+        terms.append((f.float() - r).abs().mean() / (r.abs().mean() + 1e-6))
+    return torch.stack(terms).mean()

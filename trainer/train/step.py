@@ -20,7 +20,7 @@ from torch import nn
 
 from trainer.config import OptimizerConfig, PhaseConfig
 from trainer.train.ema import ModelEMA
-from trainer.train.losses import AdversarialLoss, ContentLoss, gradient_penalty, lattice_loss, pixel_loss
+from trainer.train.losses import AdversarialLoss, ContentLoss, feature_matching_loss, gradient_penalty, lattice_loss, pixel_loss
 
 
 class NonFiniteLoss(RuntimeError):
@@ -212,8 +212,14 @@ class GANStep:
             if self.content is not None:
                 terms["g_content"] = phase.content.weight * self.content(sr, hr)
             if d is not None:
-                fake_logits = self.d_forward(d_view(sr))
-                real_logits = self.d_forward(d_view(hr))
+                fm = phase.adversarial.feature_matching
+                if fm > 0:  # D's own encoder features as a perceptual space (no VGG weights needed)
+                    fake_logits, fake_feats = self.d_forward(d_view(sr), return_features=True)
+                    real_logits, real_feats = self.d_forward(d_view(hr), return_features=True)
+                    terms["g_feature"] = fm * feature_matching_loss(fake_feats, real_feats)
+                else:
+                    fake_logits = self.d_forward(d_view(sr))
+                    real_logits = self.d_forward(d_view(hr))
                 terms["g_adversarial"] = phase.adversarial.weight * self.adversarial.generator(fake_logits, real_logits.detach())
         g_total = torch.stack([t.float() for t in terms.values()]).sum()
         ok = self._apply(g_total, g_params, self.opt_g, self.scaler_g, phase.optimizer.grad_clip, retain_graph=d is not None)
