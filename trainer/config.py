@@ -115,6 +115,10 @@ class DataConfig:
     resize, noise and JPEG per crop, ranges in ``realistic``; for photo models). ``lr_dir`` (optional) is a folder of
     LR images paired with the HR ones by relative path; it replaces the degradation.
     ``val_dir``: ``auto`` = the benchmark Set5 when present, ``""`` = no validation.
+    ``holdout`` > 0: that many training images (spread evenly over the sorted list: a fixed,
+    reproducible choice) are kept out of training and validate instead of ``val_dir`` (which must
+    stay ``auto`` or empty), so checkpoints are chosen on images that are neither trained on nor
+    the benchmarks that only report.
     """
 
     train_dir: str = ""
@@ -133,6 +137,7 @@ class DataConfig:
     val_max_images: int = field(default=0, metadata=_min(0))
     sample_size: int = field(default=96, metadata=_min(0))
     realistic: RealisticConfig = field(default_factory=RealisticConfig)
+    holdout: int = field(default=0, metadata=_min(0))
 
 
 @dataclass(frozen=True)
@@ -257,6 +262,8 @@ class RuntimeConfig:
     fp32 on the CPU. ``channels_last``: ``auto`` = on for CUDA and the CPU (faster on both), off elsewhere. ``threads`` 0 = torch's default.
     ``ema_decay`` 0 disables the EMA (the exported weights are then the raw ones).
     ``nan_patience``: consecutive non-finite steps tolerated (skipped) before the run stops.
+    ``val_niqe``: validation also gives the NIQE of the outputs (no-reference, lower is better;
+    :mod:`trainer.niqe`), the figure that rewards real detail where PSNR rewards blur: for GAN runs.
     """
 
     seed: int = 0
@@ -269,6 +276,7 @@ class RuntimeConfig:
     nan_patience: int = field(default=20, metadata=_min(1))
     log_interval: int = field(default=10, metadata=_min(1))
     val_interval: int = field(default=500, metadata=_min(0))
+    val_niqe: bool = False
     checkpoint_interval: int = field(default=500, metadata=_min(0))
     keep_last: int = field(default=3, metadata=_min(1))
     export_on_stop: bool = True
@@ -364,6 +372,8 @@ def validate(config: TrainingConfig) -> TrainingConfig:
     if data.crop // data.scale < 2:
         raise ConfigError("data.crop", f"too small for scale {data.scale}: the LR crop would be under 2 pixels")
     _check_realistic(data.realistic)
+    if data.holdout and data.val_dir not in ("auto", ""):
+        raise ConfigError("data.holdout", f"validate either on held-out images or on data.val_dir ({data.val_dir!r}), not both")
     _check_arch("model.arch", config.model.arch, "generator", config.model.hparams, models)
     if "scale" in config.model.hparams:
         raise ConfigError("model.hparams.scale", "set data.scale instead (the model's scale follows it)")

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from trainer.train.holdout import choose_holdout
+
 THUMBNAILS = 12
 THUMB_SIZE = 96
 SAMPLE_SIDE = 256  # centre region kept from the first images, for the training-pair preview
@@ -186,15 +188,6 @@ def _link(src: Path, dest: Path) -> None:
         except (OSError, NotImplementedError):
             continue
     shutil.copy2(src, dest)
-
-
-def choose_holdout(files: list[Path], n: int) -> list[Path]:
-    """``n`` images spread evenly over the (sorted) list: a fixed, reproducible choice."""
-    if n <= 0 or not files:
-        return []
-    n = min(n, len(files) - 1)
-    step = len(files) / n
-    return [files[int(i * step + step / 2)] for i in range(n)]
 
 
 def split_holdout(source: str | os.PathLike, run_dir: str | os.PathLike, n: int) -> tuple[Path, Path]:

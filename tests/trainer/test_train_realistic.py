@@ -162,3 +162,25 @@ def test_resume_is_exact_with_the_realistic_degradation(tmp_path):
     assert all(torch.equal(a["generator"][k], b["generator"][k]) for k in a["generator"])
     tail = {e.step: e.losses for e in of_type(straight, "TrainStep") if e.step > 2}
     assert {e.step: e.losses for e in of_type(second, "TrainStep")} == tail
+
+
+def test_holdout_images_validate_instead_of_training_with_niqe(tmp_path):
+    """data.holdout keeps N training images out of training and validates on them; val_niqe adds NIQE."""
+    from trainer.train.data import ImageStore
+
+    data = make_images(tmp_path / "train", n=5, size=(200, 200))
+    store = ImageStore(data, crop=16, scale=4, holdout=2)
+    assert len(store) == 3 and len(store.holdout_files) == 2
+    assert not {im.path for im in store.images} & set(store.holdout_files)
+    cfg = tiny_config(data, **{"data.holdout": 2, "runtime.val_interval": 2, "runtime.val_niqe": True,
+                               "phases.*.iterations": 2})
+    events = []
+    for ev in train(cfg, tmp_path / "run"):
+        assert type(ev).__name__ != "Error", getattr(ev, "message", "")
+        events.append(ev)
+    (v,) = of_type(events, "Validation")
+    assert v.dataset == "holdout" and set(v.per_image) == {p.name for p in store.holdout_files}
+    assert v.niqe is not None and v.hr_niqe is not None and v.niqe > 0
+    with pytest.raises(ConfigError) as err:
+        apply_overrides(load_recipe("quick"), ["data.holdout=2", "data.val_dir='/some/folder'"])
+    assert err.value.field == "data.holdout"

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from trainer.config import DataConfig
+from trainer.train.holdout import choose_holdout
 
 
 class DataError(Exception):
@@ -71,7 +72,8 @@ class ImageStore:
     overflow), ``folder``.
     """
 
-    def __init__(self, folder: str | os.PathLike, *, crop: int, scale: int, cache_mb: int = 4096, lr_folder: str | os.PathLike = "") -> None:
+    def __init__(self, folder: str | os.PathLike, *, crop: int, scale: int, cache_mb: int = 4096, lr_folder: str | os.PathLike = "",
+                 holdout: int = 0) -> None:
         from trainer.imageio import ImageReadError, iter_image_files
 
         self.folder = Path(folder).expanduser()
@@ -89,6 +91,10 @@ class ImageStore:
         files = [f for f, _ in iter_image_files([self.folder], recursive=True)]
         if not files:
             raise DataError(f"{self.folder}: no images found (looked recursively for png, jpg, webp, tiff, bmp)")
+        # data.holdout: kept out of training, they validate instead (see trainer.config.DataConfig).
+        self.holdout_files = choose_holdout(sorted(files), holdout)
+        held = set(self.holdout_files)
+        files = [f for f in files if f not in held]
         budget = cache_mb * 1024 * 1024
         used = 0
         self.images: list[TrainImage] = []

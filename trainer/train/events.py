@@ -91,6 +91,8 @@ class Validation:
     seconds: float
     per_image: dict[str, tuple[float, float]] = field(default_factory=dict)
     samples: tuple[SampleCrops, ...] = ()
+    niqe: float | None = None  # mean NIQE of the outputs (runtime.val_niqe), lower is better
+    hr_niqe: float | None = None  # of the validation HR images, for reference
 
 
 @dataclass(frozen=True)

@@ -164,15 +164,19 @@ class _Run:
             self.log = RunLog(self.run_dir)
 
         data = cfg.data
-        self.store = ImageStore(data.train_dir, crop=data.crop, scale=data.scale, cache_mb=data.cache_mb, lr_folder=data.lr_dir)
+        self.store = ImageStore(data.train_dir, crop=data.crop, scale=data.scale, cache_mb=data.cache_mb, lr_folder=data.lr_dir,
+                                holdout=data.holdout)
         for w in self.store.warnings:
             yield self._notice(w)
         val_dir = resolve_val_dir(cfg)
         self.validator = None
-        if val_dir is not None and self.main:
+        if self.main and (val_dir is not None or self.store.holdout_files):
             from trainer.train.validation import Validator
 
-            self.validator = Validator(val_dir, scale=data.scale, max_images=data.val_max_images, sample_size=data.sample_size)
+            held = self.store.holdout_files or None
+            self.validator = Validator(val_dir or data.train_dir, scale=data.scale, max_images=data.val_max_images,
+                                       sample_size=data.sample_size, files=held, name="holdout" if held else "",
+                                       niqe=rt.val_niqe)
         self.contents = build_content_losses(cfg)  # refuses to start without the VGG weights
         if any(p.content.type == "vgg" and p.content.vgg_weights == "random" for p in cfg.phases):
             yield self._notice(RANDOM_VGG_WARNING)
@@ -249,8 +253,10 @@ class _Run:
         v = self.validator
         self.last_metrics = {"dataset": v.name, "psnr": psnr, "ssim": ssim, "bicubic_psnr": v.bicubic_psnr,
                              "bicubic_ssim": v.bicubic_ssim, "images": len(v), "step": self.step}
+        if v.niqe:
+            self.last_metrics["niqe"] = v.last_niqe
         return self._emit(Validation(self.step, phase_name, v.name, psnr, ssim, v.bicubic_psnr, v.bicubic_ssim,
-                                     self.best_psnr, is_best, seconds, per_image, samples))
+                                     self.best_psnr, is_best, seconds, per_image, samples, v.last_niqe, v.hr_niqe))
 
     def _export(self, phase_idx: int, complete: bool) -> ModelExported | None:
         if not self.main:

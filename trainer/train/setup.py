@@ -61,6 +61,8 @@ def resolve_val_dir(config: TrainingConfig) -> Path | None:
     from trainer.train.validation import default_val_dir
 
     value = config.data.val_dir
+    if config.data.holdout:  # the held-out training images validate (trainer.train.data.ImageStore)
+        return None
     if value == "auto":
         return default_val_dir()
     return Path(value).expanduser() if value else None

@@ -28,6 +28,14 @@ class _ValImage:
     bicubic_ssim: float
 
 
+def _mean_niqe(images: list[np.ndarray], scale: int) -> float | None:
+    """Mean NIQE (shave ``scale``) over the images large enough to have one."""
+    from trainer.niqe import niqe
+
+    values = [v for v in (niqe(im, shave=scale) for im in images) if v is not None]
+    return float(np.mean(values)) if values else None
+
+
 def default_val_dir() -> Path | None:
     """The benchmark Set5 folder when present (``../shared/data/benchmarks/Set5``), else None."""
     from trainer.paths import benchmarks_dir
@@ -42,14 +50,16 @@ class Validator:
     Raises ``trainer.evaluation.EvaluationError`` for a missing/empty folder or unreadable image.
     """
 
-    def __init__(self, folder: str | Path, *, scale: int, max_images: int = 0, sample_size: int = 96, samples: int = 2) -> None:
+    def __init__(self, folder: str | Path, *, scale: int, max_images: int = 0, sample_size: int = 96, samples: int = 2,
+                 files: list[Path] | None = None, name: str = "", niqe: bool = False) -> None:
         from trainer.evaluation import EvaluationError, image_files, read_rgb_u8
         from trainer.metrics import bicubic_upscale, prepare_pair, psnr_y, ssim_y
 
         self.folder = Path(folder)
-        if not self.folder.is_dir():
+        self._name = name
+        if files is None and not self.folder.is_dir():
             raise EvaluationError(f"{self.folder}: validation folder not found (data.val_dir)")
-        files = image_files(self.folder)
+        files = image_files(self.folder) if files is None else list(files)
         if max_images:
             files = files[:max_images]
         if not files:
@@ -64,18 +74,23 @@ class Validator:
             self.images.append(_ValImage(path.name, hr, lr, bic, psnr_y(hr, bic, shave=scale), ssim_y(hr, bic, shave=scale)))
         self.bicubic_psnr = float(np.mean([im.bicubic_psnr for im in self.images]))
         self.bicubic_ssim = float(np.mean([im.bicubic_ssim for im in self.images]))
+        self.niqe = niqe
+        self.last_niqe: float | None = None
+        self.hr_niqe = _mean_niqe([im.hr for im in self.images], scale) if niqe else None
 
     @property
     def name(self) -> str:
-        """The folder's name (``Set5``)."""
-        return self.folder.name
+        """The folder's name (``Set5``), or the name given (``holdout``)."""
+        return self._name or self.folder.name
 
     def __len__(self) -> int:
         return len(self.images)
 
     @torch.no_grad()
     def run(self, model: nn.Module, device: torch.device) -> tuple[float, float, dict[str, tuple[float, float]], tuple[SampleCrops, ...], float]:
-        """``(psnr, ssim, per_image, samples, seconds)`` of ``model`` (eval mode, fp32, whole images)."""
+        """``(psnr, ssim, per_image, samples, seconds)`` of ``model`` (eval mode, fp32, whole images).
+        With ``niqe``, :attr:`last_niqe` is then the mean NIQE of the outputs (None when no image
+        is large enough)."""
         from trainer.metrics import psnr_y, ssim_y
         from trainer.tensor import to_numpy, to_tensor
 
@@ -84,16 +99,20 @@ class Validator:
         model.eval()
         per_image: dict[str, tuple[float, float]] = {}
         samples: list[SampleCrops] = []
+        outputs = []
         try:
             for i, im in enumerate(self.images):
                 sr = to_numpy(model(to_tensor(im.lr).to(device)).float())
                 per_image[im.name] = (psnr_y(im.hr, sr, shave=self.scale), ssim_y(im.hr, sr, shave=self.scale))
+                if self.niqe:
+                    outputs.append(sr)
                 if i < self.n_samples and self.sample_size:
                     samples.append(self._crops(im, sr))
         finally:
             model.train(was_training)
         psnr = float(np.mean([v[0] for v in per_image.values()]))
         ssim = float(np.mean([v[1] for v in per_image.values()]))
+        self.last_niqe = _mean_niqe(outputs, self.scale) if self.niqe else None
         return psnr, ssim, per_image, tuple(samples), time.perf_counter() - start
 
     def _crops(self, im: _ValImage, sr: np.ndarray) -> SampleCrops:

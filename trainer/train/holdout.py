@@ -1,0 +1,18 @@
+"""The hold-out split (``data.holdout``): which training images validate instead of training.
+
+Torch-free, so the GUI's data check (which links the same split into a run folder) imports it too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def choose_holdout(files: list[Path], n: int) -> list[Path]:
+    """``n`` of ``files`` spread evenly over the list (pass it sorted): a fixed, reproducible
+    choice; never all of them (one is always left to train on)."""
+    n = min(n, len(files) - 1)
+    if n <= 0:
+        return []
+    step = len(files) / n
+    return [files[int(i * step + step / 2)] for i in range(n)]
