@@ -57,7 +57,50 @@ def measure(path: Path) -> dict:
     return out
 
 
-def card_markdown(name: str, meta: dict, figures: dict, note: str) -> str:
+WEB_SETS = ("BSD68", "Set14")
+
+
+def measure_web(path: Path, others: list[str]) -> dict:
+    """Figures on web-like degraded inputs (``srgan-eval --degradation web``, seed base 0) of the model
+    file, bicubic and the named reference models: ``{method: {set: {psnr, ssim, blockiness, hr_blockiness}}}``."""
+    from trainer import zoo
+    from trainer.webdegrade import WebDegradation
+
+    methods = {"model": model_upscale_fn(modelfile.load_model(path), "cpu"), "bicubic": None}
+    methods.update({name: model_upscale_fn(zoo.load(name), "cpu") for name in others})
+    out: dict = {}
+    for key, fn in methods.items():
+        for set_name in WEB_SETS:
+            _, folder = resolve_dataset(set_name)
+            res = evaluate_set(folder, fn, scale=4, degradation=WebDegradation(0))
+            out.setdefault(key, {})[set_name] = {"psnr": round(res.psnr, 4), "ssim": round(res.ssim, 5),
+                                                 "blockiness": round(res.blockiness, 4), "hr_blockiness": round(res.hr_blockiness, 4)}
+            print(f"{key:12s} {set_name}@web:0 {res.psnr:7.3f} dB  {res.ssim:.4f}  blockiness {res.blockiness:.3f}", file=sys.stderr)
+    return out
+
+
+def web_markdown(name: str, web: dict) -> list[str]:
+    """The card's table of figures on web-like degraded inputs."""
+    lines = [
+        "",
+        "## Quality on web-like degraded inputs (`srgan-eval --degradation web`, seed base 0)",
+        "",
+        "Per image: Gaussian blur sigma U(0.2, 1.2) on HR, MATLAB bicubic x1/4, Gaussian noise sigma U(0, 8) levels "
+        "per channel, JPEG quality U(35, 90) 4:2:0 (PROTOCOL.md). Blockiness: mean Y step across the output's "
+        "32-px block grid over the mean step elsewhere (HR: "
+        + " / ".join(f"{web['bicubic'][s]['hr_blockiness']:.2f}" for s in WEB_SETS) + ").",
+        "",
+        "| method | " + " | ".join(f"{s}@web:0 PSNR / SSIM / blockiness" for s in WEB_SETS) + " |",
+        "|---|" + "---|" * len(WEB_SETS),
+    ]
+    for key, figs in web.items():
+        label = f"**{name}** (this file)" if key == "model" else key
+        cells = [f"{figs[s]['psnr']:.2f} / {figs[s]['ssim']:.4f} / {figs[s]['blockiness']:.2f}" for s in WEB_SETS]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def card_markdown(name: str, meta: dict, figures: dict, note: str, web: dict | None = None) -> str:
     """The Markdown model card."""
     hp = meta.get("hparams", {})
     lines = [
@@ -72,6 +115,7 @@ def card_markdown(name: str, meta: dict, figures: dict, note: str) -> str:
         f"{meta.get('wall_time_s', '?')} s on {meta.get('hardware', '?')}",
         f"- Trained on: {json.dumps(meta.get('trained_on', '?'))}",
         f"- Content loss: {meta.get('content_loss', '?')}",
+        f"- Intended for: {meta.get('intended_for', 'clean images')}",
         "",
         "## Quality (PROTOCOL.md: x4, Y channel, shave 4, MATLAB bicubic LR; `srgan-eval` reproduces it)",
         "",
@@ -96,6 +140,8 @@ def card_markdown(name: str, meta: dict, figures: dict, note: str) -> str:
     ]
     for img, v in figures["model"]["Set5"]["per_image"].items():
         lines.append(f"| {img} | {v['psnr']:.4f} | {v['ssim']:.5f} |")
+    if web:
+        lines += web_markdown(name, web)
     if meta.get("config"):
         lines += ["", "## Training configuration", "", "```json", json.dumps(meta["config"], indent=2), "```"]
     if note:
@@ -111,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--description", default="")
     p.add_argument("--note", default="", help="free text for the card's Notes section (Markdown)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="extra metadata")
+    p.add_argument("--web", nargs="*", default=None, metavar="MODEL",
+                   help="also measure on web-like degraded BSD68/Set14 (photo models), next to these shipped models")
     args = p.parse_args(argv)
 
     src = modelfile.load_model(args.model)
@@ -129,9 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     figures = measure(dest)  # measured on what ships (fp16 round trip included)
     user_meta["metrics"] = figures["model"]
     user_meta["bicubic_metrics"] = {s: {k: v for k, v in d.items() if k != "per_image"} for s, d in figures["bicubic"].items()}
+    web = None
+    if args.web is not None:
+        web = measure_web(dest, args.web)
+        user_meta["web_metrics"] = {f"{s}@web:0": v for s, v in web["model"].items()}
     modelfile.save_model(src, dest, metadata=user_meta, dtype=dtype)
     full = modelfile.read_metadata(dest)
-    card = card_markdown(args.name, full, figures, args.note)
+    card = card_markdown(args.name, full, figures, args.note, web)
     tmp = dest.with_suffix(".md.tmp")
     tmp.write_text(card, encoding="utf-8")
     tmp.replace(dest.with_suffix(".md"))

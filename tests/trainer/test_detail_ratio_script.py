@@ -52,3 +52,16 @@ def test_colour_shift_sees_a_tint_and_not_a_brightness_change(script):
     hr = hr.astype(np.uint8)
     assert script.colour_shift(hr, bluer) > 2.0
     assert script.colour_shift(hr, brighter) < 0.3
+
+
+def test_overshoot_sees_halos_from_sharpening_not_blur(script):
+    from scipy import ndimage
+
+    hr = _photo()
+    f = hr.astype(np.float64)
+    soft = np.stack([ndimage.gaussian_filter(f[..., c], 1.5) for c in range(3)], -1)
+    sharpened = np.clip(f + 1.5 * (f - soft), 0, 255).round().astype(np.uint8)  # unsharp mask: halos
+    blurred = soft.round().astype(np.uint8)
+    assert script.overshoot(hr, hr) == 0.0
+    assert script.overshoot(hr, sharpened) > 1.0  # levels (measured 2.8 on this crop)
+    assert script.overshoot(hr, blurred) < 0.5 * script.overshoot(hr, sharpened)
