@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", nargs="+", required=True, help="zoo names or model files")
     p.add_argument("--set", default="Set14", help="benchmark set name or folder")
     p.add_argument("--niqe", action="store_true", help="also NIQE of each output (lower is better)")
+    p.add_argument("--peer", action="store_true", help="also the peer model (scripts/peer_model.py; its weights must be there)")
     p.add_argument("--json", default=None, help="also write the table to this JSON file")
     args = p.parse_args(argv)
 
@@ -91,6 +92,14 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.models:
         model = zoo.load(name)
         methods.append((name, model_upscale_fn(model, "cpu")))
+    if args.peer:
+        import sys
+        from pathlib import Path
+
+        sys.path.insert(0, str(Path(__file__).parent))
+        from peer_model import load_peer
+
+        methods.append(("peer (leftthomas netG_epoch_4_100)", model_upscale_fn(load_peer(), "cpu")))
     print(f"{args.set} ({len(pairs)} images): Y-PSNR (shave 4), detail ratio (Laplacian energy SR / HR), "
           "grid (Y levels), colour shift (levels), overshoot (Y levels)" + (", NIQE" if args.niqe else ""))
     cols = ["PSNR", "detail ratio", "grid", "colour shift", "overshoot"] + (["NIQE"] if args.niqe else [])
