@@ -123,7 +123,7 @@ def _run(config, run_dir, *, resume: bool, summary_every: int, progress: bool) -
     control = TrainingControl()
     presses = 0
 
-    def on_sigint(signum, frame):  # first Ctrl-C: clean stop; second: abort
+    def on_sigint(signum, frame):  # first Ctrl-C (or SIGTERM): clean stop; second: abort
         nonlocal presses
         presses += 1
         if presses > 1:
@@ -133,6 +133,8 @@ def _run(config, run_dir, *, resume: bool, summary_every: int, progress: bool) -
             print("\nsrgan-train: stopping after this step (checkpoint + export); Ctrl-C again to abort", file=sys.stderr)
 
     previous = signal.signal(signal.SIGINT, on_sigint)
+    # SIGTERM (kill, systemd, a cluster's scheduler) stops as cleanly as the first Ctrl-C: checkpoint + export.
+    previous_term = signal.signal(signal.SIGTERM, on_sigint)
     bar = None
     out = (lambda msg: tqdm.write(msg)) if progress else _say
     last_summary = 0
@@ -164,7 +166,8 @@ def _run(config, run_dir, *, resume: bool, summary_every: int, progress: bool) -
                         f"lr={event.lr:.3g} {event.steps_per_second:.2f} steps/s data {100 * event.data_fraction:.0f}%"
                         + (f" skipped={event.skipped}" if event.skipped else ""))
             elif isinstance(event, ev.Validation):
-                out(f"step {event.step}: {event.dataset} PSNR {event.psnr:.2f} dB SSIM {event.ssim:.4f} "
+                niqe = f" NIQE {event.niqe:.3f} (HR {event.hr_niqe:.3f})" if event.niqe is not None and event.hr_niqe is not None else ""
+                out(f"step {event.step}: {event.dataset} PSNR {event.psnr:.2f} dB SSIM {event.ssim:.4f}{niqe} "
                     f"(bicubic {event.bicubic_psnr:.2f} / {event.bicubic_ssim:.4f}){' best' if event.is_best else ''}")
             elif isinstance(event, ev.CheckpointSaved):
                 if event.reason != "interval":
@@ -198,6 +201,7 @@ def _run(config, run_dir, *, resume: bool, summary_every: int, progress: bool) -
         if bar is not None:
             bar.close()
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
 
 
 if __name__ == "__main__":

@@ -161,7 +161,8 @@ class _Run:
         if self.main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             save_config(cfg, self.run_dir / "config.toml")
-            self.log = RunLog(self.run_dir)
+            # A resumed run redoes the steps after its checkpoint: their old records go.
+            self.log = RunLog(self.run_dir, keep_until=int(state["step"]) if state else None)
 
         data = cfg.data
         self.store = ImageStore(data.train_dir, crop=data.crop, scale=data.scale, cache_mb=data.cache_mb, lr_folder=data.lr_dir,

@@ -25,10 +25,17 @@ def _clean(value: Any) -> Any:
 
 
 class RunLog:
-    """Appends events to ``RUN/metrics.jsonl`` (line-buffered, so a killed run keeps its log)."""
+    """Appends events to ``RUN/metrics.jsonl`` (line-buffered, so a killed run keeps its log).
 
-    def __init__(self, run_dir: str | os.PathLike, *, tensorboard: bool = True) -> None:
+    ``keep_until`` (a resume's checkpoint step): records of later steps, written by the run before
+    it was stopped or killed and about to be redone, are dropped first (the file is rewritten
+    atomically), so every step appears once.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike, *, tensorboard: bool = True, keep_until: int | None = None) -> None:
         self.path = Path(run_dir) / METRICS_FILE
+        if keep_until is not None and self.path.is_file():
+            _truncate_after(self.path, keep_until)
         self._fh = open(self.path, "a", encoding="utf-8", buffering=1)
         self._tb = None
         if tensorboard:
@@ -58,6 +65,21 @@ class RunLog:
         self._fh.close()
         if self._tb is not None:
             self._tb.close()
+
+
+def _truncate_after(path: Path, step: int) -> None:
+    """Rewrite ``path`` without the records of steps after ``step`` (and without a torn last line)."""
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(record.get("step"), int) or record["step"] <= step:
+            kept.append(line)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
