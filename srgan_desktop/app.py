@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="srgan-desktop", description="4x super-resolution with SRGAN: upscale, compare, evaluate.")
     p.add_argument("--open", nargs="+", type=Path, default=[], metavar="PATH", help="images or folders to queue at start")
     p.add_argument("--evaluate", action="store_true", help="treat the opened images as ground truth (evaluation mode)")
-    p.add_argument("--model", help="model name or file to use (default: the remembered / shipped default)")
+    p.add_argument("--model", help="'auto' (a model per file), a model name or a model file (default: the remembered choice, else auto)")
     p.add_argument("--compare", metavar="MODEL", help="also run this model on the first result and compare (with --screenshot)")
     p.add_argument("--output", type=Path, help="output folder")
     p.add_argument("--screenshot", type=Path, metavar="OUT.png", help="save a picture of the window after processing, then exit")

@@ -1,9 +1,12 @@
 """The application's long jobs, as Qt-free generators run by :mod:`srgan_desktop.worker`.
 
-Each job yields small frozen events (:class:`Stage`, :class:`Progress`) and returns its result;
-``cancel`` is the worker's abort event, shared with the inference engine so a cancel stops the
-current tile. ``trainer`` (and therefore torch) is imported inside the jobs, in the worker thread,
-never at module import: the window must appear before torch is loaded.
+Each job yields small frozen events (:class:`Stage`, :class:`Progress`, and the upscale pipeline's
+``FileStarted``/``FileDone``) and returns its result; ``cancel`` is the worker's abort event, shared
+with the inference engine so a cancel stops the current tile. Upscale mode runs one file through
+:mod:`trainer.pipeline`, the same code as ``srgan-upscale`` (same output names, formats, model per
+file and ``FileDone`` events); evaluation mode and :func:`compare_item` share its model picking and
+loaded models. torch is imported inside the jobs, in the worker thread, never at module import:
+the window must appear before torch is loaded.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from srgan_desktop.analysis import (
     whole_scores,
 )
 from srgan_desktop.layers import Layer, heatmap, to_display_u8
-from srgan_desktop.naming import output_format, output_path
+from trainer.pipeline import FileDone, FileProgress, FileStarted
+from trainer.pipeline.engines import EngineCache, EngineSettings
 
 DEFAULT_SCALE = 4  # bicubic-only evaluation (no model) uses the project's scale
 # Whole-image inference (no tiling) in evaluation mode up to this LR size, so the numbers are those
@@ -59,7 +63,11 @@ class Progress:
 class JobOptions:
     """What one item is processed with (a snapshot: changing settings does not touch a running item).
 
-    ``model`` is a zoo name or a model file path; None runs the bicubic baseline only (evaluation).
+    ``model`` is ``"auto"`` (a model per file, see ``trainer.pipeline.models``), a zoo name or a
+    model file path; None runs the bicubic baseline only (evaluation). ``fmt`` is an output format
+    or ``"same"`` (the input's decoded format). ``planner`` is the queue's shared
+    ``trainer.pipeline.Planner`` for these output rules (names given to earlier items stay theirs);
+    None plans the item on its own.
     """
 
     model: str | None
@@ -69,10 +77,15 @@ class JobOptions:
     save: bool = True
     out_dir: Path | None = None
     template: str = "{stem}_x{scale}"
-    fmt: str = "png"
+    fmt: str = "same"
     quality: int = 95
     protect: tuple[Path, ...] = ()
     tile: int | None = None
+    planner: Any = None
+
+    @property
+    def engine_settings(self) -> EngineSettings:
+        return EngineSettings(device=self.device, precision=self.precision, tile=self.tile, max_tile=GUI_MAX_TILE)
 
 
 @dataclass
@@ -101,70 +114,33 @@ class ItemResult:
         return "hr" in self.layers
 
 
-class _Engines:
-    """Loaded models kept between items (loading a model per image would dominate small jobs).
-
-    The two most recently used models stay loaded (a model and the one it is compared with). Per
-    model, an :class:`~trainer.inference.Upscaler` is built for each (device, precision, tile)
-    setting, and a whole-image function identical to ``srgan-eval``'s for evaluation.
-    """
-
-    KEEP = 2
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._models: dict[tuple, tuple[Any, dict]] = {}  # (path, mtime) -> (module, {setting: engine})
-
-    def _entry(self, model: str) -> tuple[Any, dict]:
-        from trainer import zoo
-
-        entry = zoo.find_model(model)
-        key = (str(entry.path), entry.path.stat().st_mtime_ns)
-        if key not in self._models:
-            while len(self._models) >= self.KEEP:
-                self._models.pop(next(iter(self._models)))
-            self._models[key] = (entry.load(device="cpu"), {})
-        value = self._models.pop(key)
-        self._models[key] = value  # most recently used last
-        return value
-
-    def get(self, model: str, device: str, precision: str, tile: int | None) -> Any:
-        """The tiling engine (progress per tile, cancellable, out-of-memory fallback)."""
-        from trainer.inference import Upscaler
-
-        with self._lock:
-            module, engines = self._entry(model)
-            setting = (device, precision, tile)
-            if setting not in engines:
-                engines[setting] = Upscaler(module, device=device, precision=precision, tile=tile)
-            return engines[setting]
-
-    def whole_image_fn(self, model: str, device: str) -> Any:
-        """``srgan-eval``'s own upscale function (the network on the whole LR image, fp32), so the
-        evaluation figures are those the command prints."""
-        from trainer.evaluation import model_upscale_fn
-
-        with self._lock:
-            module, engines = self._entry(model)
-            setting = ("eval", device)
-            if setting not in engines:
-                engines[setting] = model_upscale_fn(module, device)
-            return engines[setting]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._models.clear()
+# Loaded models kept between items: with "auto" two models alternate, and "Compare models" adds a
+# third; all stay loaded (a model is a few MB, loading one per image would dominate small jobs).
+ENGINES = EngineCache(keep=3)
 
 
-ENGINES = _Engines()
+class FileFailed(RuntimeError):
+    """The pipeline reported the item's file as failed (the message is ``"PATH: reason"``)."""
 
 
 def model_title(model: str | None) -> str:
-    """Short name of a model argument (a file's stem, a zoo name as is)."""
+    """Short name of a model argument (a file's stem, a zoo name as is; ``bicubic`` for None)."""
     if not model:
         return "bicubic"
-    p = Path(model)
-    return p.stem if p.suffix else model
+    from trainer.pipeline import model_label
+
+    return model_label(model)
+
+
+def _pick(model: str) -> Any:
+    """``trainer.pipeline.pick_models`` with a message the queue row can show."""
+    from trainer.pipeline import pick_models
+    from trainer.zoo import ZooError
+
+    try:
+        return pick_models(model)
+    except ZooError as exc:
+        raise RuntimeError(str(exc)) from None
 
 
 def _read_input(path: Path, evaluate: bool, scale: int) -> tuple[Any, np.ndarray | None, np.ndarray, tuple[int, int]]:
@@ -203,17 +179,19 @@ def _run_engine(engine: Any, image: Any, cancel: threading.Event | None, lo: flo
     return finished
 
 
-def _upscale(engine: Any, options: JobOptions, image: Any, lr: np.ndarray, cancel: threading.Event | None,
+def _upscale(model: str, options: JobOptions, image: Any, lr: np.ndarray, cancel: threading.Event | None,
              lo: float, hi: float) -> Iterator[Any]:
-    """Run the model; returns (result image or None, display uint8 RGB, seconds, device, tile size).
+    """Run ``model`` (evaluation, comparison); returns (display uint8 RGB, seconds, device, tile size).
 
     Evaluation of an image of moderate size runs ``srgan-eval``'s whole-image function (the
     tiling engine folds batch norm and blends tiles, which can move a few pixels by one level and
     the figures in their last digit); everything else runs the tiling engine.
     """
+    settings = options.engine_settings
     if options.evaluate and lr.shape[0] * lr.shape[1] <= EVAL_WHOLE_IMAGE_PIXELS:
         yield Progress(lo, "Upscaling (whole image, as srgan-eval)")
-        fn = ENGINES.whole_image_fn(options.model, options.device)
+        device = str(ENGINES.get(model, settings).device)
+        fn = ENGINES.whole_image_fn(model, options.device)
         if cancel is not None and cancel.is_set():
             from trainer.inference import UpscaleCancelled
 
@@ -222,13 +200,72 @@ def _upscale(engine: Any, options: JobOptions, image: Any, lr: np.ndarray, cance
         sr = fn(lr)
         seconds = time.perf_counter() - t0
         yield Progress(hi, "Upscaled")
-        return None, sr, seconds, str(engine.device), 0
-    planned = engine.tile_for(image.height, image.width)
-    if max(image.height, image.width) > GUI_MAX_TILE and (planned == 0 or planned > GUI_MAX_TILE):
-        engine = ENGINES.get(options.model, options.device, options.precision, GUI_MAX_TILE)
+        return sr, seconds, device, 0
+    engine = ENGINES.for_image(model, settings, image.height, image.width)
     finished = yield from _run_engine(engine, image, cancel, lo, hi)
     img = finished.image
-    return img, to_display_u8(img.pixels, img.alpha), float(finished.seconds), str(finished.device), finished.tile_size
+    return to_display_u8(img.pixels, img.alpha), float(finished.seconds), str(finished.device), finished.tile_size
+
+
+def _as_gui_events(gen: Any, lo: float, hi: float, model: str = "") -> Iterator[Any]:
+    """Drive a pipeline generator: ``FileProgress`` becomes :class:`Stage`/:class:`Progress` (the
+    queue row's step and bar), ``FileStarted``/``FileDone`` pass through; returns its value."""
+    try:
+        while True:
+            try:
+                event = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            if isinstance(event, FileStarted):
+                model = event.model
+                yield event
+            elif isinstance(event, FileProgress):
+                if event.stage == "loading model":
+                    yield Stage(f"Loading model {model}".strip(), 0.0)
+                elif event.stage == "reading":
+                    yield Stage("Reading", 0.04)
+                elif event.stage == "saving":
+                    yield Stage("Saving", hi + 0.02)
+                elif event.done == 0:
+                    yield Progress(lo, f"Upscaling with {model} ({event.total} tile{'s' if event.total != 1 else ''})")
+                else:
+                    yield Progress(lo + (hi - lo) * event.done / max(1, event.total),
+                                   f"Upscaling with {model}: tile {event.done}/{event.total}")
+            else:
+                yield event
+    finally:
+        gen.close()  # a cancelled item closes the pipeline in this (worker) thread
+
+
+def _upscale_file(path: Path, root: Path | None, options: JobOptions, cancel: threading.Event | None) -> Iterator[Any]:
+    """Upscale mode through the pipeline; returns (image as read, upscaled image, UpscaleFinished,
+    scale, model label, output path or None). Saves (planned like ``srgan-upscale``) when ``options.save``."""
+    from trainer import pipeline
+
+    yield Stage("Loading model", 0.0)
+    models = _pick(options.model)
+    settings = options.engine_settings
+    source = pipeline.in_folder(path, root) if root is not None else pipeline.Source(path)
+    if not options.save:  # re-showing an item: the same model as when it was saved, nothing planned
+        model = models.for_file(pipeline.sniff(path))
+        label = pipeline.model_label(model)
+        yield FileStarted(1, 1, path, None, label)
+        gen = pipeline.upscale_file(path, model, ENGINES, settings, cancel)
+        image, finished = yield from _as_gui_events(gen, 0.05, 0.8, label)
+        return image, finished.image, finished, ENGINES.scale(model, settings), label, None
+    planner = options.planner
+    if planner is None:
+        rules = pipeline.OutputRules(Path(options.out_dir or path.parent / "upscaled"), options.template, options.fmt,
+                                     options.quality)
+        planner = pipeline.Planner(rules)
+    planner.protect((path, *options.protect))
+    planned = planner.plan(source, models, lambda m: ENGINES.scale(m, settings))  # loads the model
+    gen = pipeline.process_file(planned, ENGINES, settings, cancel, protect=(path,))
+    outcome = yield from _as_gui_events(gen, 0.05, 0.8)
+    done: FileDone = outcome.done
+    if done.status != "written":
+        raise FileFailed(f"{path}: {done.reason}")
+    return outcome.image, outcome.upscaled, outcome.finished, planned.scale, done.model, done.output
 
 
 def process_item(
@@ -236,32 +273,39 @@ def process_item(
 ) -> Iterator[Stage | Progress]:
     """Upscale (or evaluate) one file; returns an :class:`ItemResult`.
 
-    Upscale mode: the file is the input; the result is saved (never over an input). Evaluation mode:
-    the file is the ground truth; the LR input is made with the protocol's bicubic; nothing is saved.
+    Upscale mode: the file is the input, run through ``trainer.pipeline`` (model per file, planned
+    output name and format, atomic save, never over an input); the pipeline's ``FileStarted`` and
+    ``FileDone`` are yielded as they are, and a failed file raises :class:`FileFailed`. Evaluation
+    mode: the file is the ground truth; the LR input is made with the protocol's bicubic and
+    upscaled by the chosen model (under ``auto`` the clean one); nothing is saved.
     """
     path = Path(path)
     if options.model is None and not options.evaluate:
         raise RuntimeError("no model to upscale with: no model is shipped yet; import a model file (File > Import model file...)")
-    engine = None
-    if options.model is not None:
-        yield Stage("Loading model", 0.0)
-        tile = options.tile
-        engine = ENGINES.get(options.model, options.device, options.precision, tile)
-    scale = int(engine.scale) if engine is not None else DEFAULT_SCALE
-    yield Stage("Reading", 0.04)
-    image, hr, lr, original = _read_input(path, options.evaluate, scale)
-    layers: dict[str, Layer] = {}
-    result = ItemResult(path, options.evaluate, scale, original, (lr.shape[1], lr.shape[0]),
-                        (lr.shape[1] * scale, lr.shape[0] * scale), layers)
     sr = None
-    if engine is not None:
-        sr_image, sr, seconds, device, tile_size = yield from _upscale(engine, options, image, lr, cancel, 0.05, 0.8)
-        result.models["sr"] = model_title(options.model)
-        result.seconds["sr"] = seconds
-        result.device, result.tile_size = device, tile_size
-        if options.save and not options.evaluate:
-            yield Stage("Saving", 0.82)
-            result.output = _save(sr_image, path, root, options, scale)
+    if not options.evaluate:
+        image, sr_image, finished, scale, label, output = yield from _upscale_file(path, root, options, cancel)
+        hr, lr, original = None, to_display_u8(image.pixels, image.alpha), (image.width, image.height)
+        sr = to_display_u8(sr_image.pixels, sr_image.alpha)
+        result = ItemResult(path, False, scale, original, original, (sr.shape[1], sr.shape[0]), {})
+        result.models["sr"], result.seconds["sr"] = label, float(finished.seconds)
+        result.device, result.tile_size, result.output = str(finished.device), finished.tile_size, output
+        del image, sr_image, finished  # only the display copies are kept: free the full-size images now
+    else:
+        model = None
+        if options.model is not None:
+            yield Stage("Loading model", 0.0)
+            model = _pick(options.model).for_evaluation()
+        scale = ENGINES.scale(model, options.engine_settings) if model is not None else DEFAULT_SCALE
+        yield Stage("Reading", 0.04)
+        image, hr, lr, original = _read_input(path, True, scale)
+        result = ItemResult(path, True, scale, original, (lr.shape[1], lr.shape[0]),
+                            (lr.shape[1] * scale, lr.shape[0] * scale), {})
+        if model is not None:
+            sr, seconds, device, tile_size = yield from _upscale(model, options, image, lr, cancel, 0.05, 0.8)
+            result.models["sr"], result.seconds["sr"] = model_title(model), seconds
+            result.device, result.tile_size = device, tile_size
+    layers = result.layers
     yield Stage("Comparing", 0.86)
     # Evaluation needs the protocol's bicubic exactly (srgan-eval's baseline); upscaling a large
     # photo only needs a picture to compare with.
@@ -293,33 +337,27 @@ def process_item(
     return result
 
 
-def _save(sr_image: Any, path: Path, root: Path | None, options: JobOptions, scale: int) -> Path:
-    from trainer.imageio import save_image
-
-    fmt = output_format(path, options.fmt)
-    target = output_path(path, root, out_dir=Path(options.out_dir or path.parent / "upscaled"),
-                         template=options.template, scale=scale, model=model_title(options.model), fmt=fmt,
-                         protect=options.protect)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # dpi_scale: the printed size of the upscaled image stays that of the original.
-    return Path(save_image(sr_image, target, format=fmt, quality=options.quality, dpi_scale=float(scale),
-                           protect=(path, *options.protect)))
-
-
 def compare_item(result: ItemResult, options: JobOptions, cancel: threading.Event | None = None) -> Iterator[Stage | Progress]:
     """Run a second model on the same input as ``result``; returns a copy with layer ``sr2``."""
     if options.model is None:
         raise RuntimeError("choose a second model to compare with")
     yield Stage("Loading model", 0.0)
-    engine = ENGINES.get(options.model, options.device, options.precision, options.tile)
-    if int(engine.scale) != result.scale:
-        raise RuntimeError(f"{model_title(options.model)} is a x{engine.scale} model; the result shown is x{result.scale}")
+    models = _pick(options.model)
+    if result.evaluate:
+        model = models.for_evaluation()
+    else:
+        from trainer.pipeline import sniff
+
+        model = models.for_file(sniff(result.source))
+    scale = ENGINES.scale(model, options.engine_settings)
+    if scale != result.scale:
+        raise RuntimeError(f"{model_title(model)} is a x{scale} model; the result shown is x{result.scale}")
     yield Stage("Reading", 0.04)
     image, hr, lr, _ = _read_input(result.source, result.evaluate, result.scale)
     options = dataclasses.replace(options, evaluate=result.evaluate)
-    _, sr2, seconds, _, _ = yield from _upscale(engine, options, image, lr, cancel, 0.05, 0.85)
+    sr2, seconds, _, _ = yield from _upscale(model, options, image, lr, cancel, 0.05, 0.85)
     yield Stage("Comparing", 0.9)
-    title = model_title(options.model)
+    title = model_title(model)
     layers = dict(result.layers)
     layers["sr2"] = Layer("sr2", f"SR: {title}", sr2)
     new = dataclasses.replace(result, layers=layers, models={**result.models, "sr2": title},

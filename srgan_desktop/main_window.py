@@ -22,7 +22,6 @@ from srgan_desktop.dropping import can_accept, local_paths, save_pasted_image
 from srgan_desktop.files import Found, Thumb, scan, thumbnails
 from srgan_desktop.jobs import ItemResult, JobOptions, compare_item, process_item
 from srgan_desktop.model_choices import Environment, ModelChoice, import_model_file, load_environment
-from srgan_desktop.naming import validate_template
 from srgan_desktop.options_panel import OptionsPanel
 from srgan_desktop.queue_panel import QueuePanel
 from srgan_desktop.queue_runner import QueueRunner
@@ -32,6 +31,8 @@ from srgan_desktop.settings import AppSettings, load_window, save_settings, save
 from srgan_desktop.training import install_training
 from srgan_desktop.window_actions import make_window_actions, make_window_menus
 from srgan_desktop.worker import shutdown_workers, start_worker
+from trainer.naming import validate_template
+from trainer.pipeline.models import AUTO
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp);;All files (*)"
 MODEL_FILTER = "Model files (*.safetensors *.pth *.pt);;All files (*)"
@@ -60,6 +61,7 @@ class MainWindow(QMainWindow):
         self._env_requested = False
         self._shown_id = -1
         self.persist = True  # save settings and window layout on close
+        self._planner: tuple[tuple, Any] | None = None  # (output rules, trainer.pipeline.Planner)
         self._thumbs_pending: list[tuple[int, Path]] = []
         self._thumbs_running = False
         self.results: OrderedDict[int, ItemResult] = OrderedDict()
@@ -178,6 +180,8 @@ class MainWindow(QMainWindow):
         self.options.set_environment(env)
         for want, problem in env.problems.items():
             self.message.emit(f"Cannot use model {want}: {problem}")
+        if self.settings.model == AUTO and env.auto is not None and env.auto.notice:
+            self.message.emit(env.auto.notice)  # said once, when the models are listed
         self.banner_label.setText(env.message)
         self.banner.setVisible(bool(env.message) and not env.usable())
         if env.message:
@@ -284,9 +288,22 @@ class MainWindow(QMainWindow):
         """The job options of ``item`` from the current settings (raises on an unusable template)."""
         s = self.settings
         validate_template(s.template)
+        out_dir = Path(s.output_dir).expanduser()
+        planner = self._planner_for(out_dir, s.template, s.format, s.quality) if save and not item.evaluate else None
         return JobOptions(model=(model if model is not None else s.model) or None, device=s.device, precision=s.precision,
-                          evaluate=item.evaluate, save=save, out_dir=Path(s.output_dir).expanduser(), template=s.template,
-                          fmt=s.format, quality=s.quality, protect=self.queue.input_paths())
+                          evaluate=item.evaluate, save=save, out_dir=out_dir, template=s.template,
+                          fmt=s.format, quality=s.quality, protect=self.queue.input_paths(), planner=planner)
+
+    def _planner_for(self, out_dir: Path, template: str, fmt: str, quality: int) -> Any:
+        """One ``trainer.pipeline.Planner`` while the output rules stay the same: an item gets the
+        name ``srgan-upscale`` would give it in a run over the whole queue, and a failed item keeps
+        its name for a retry."""
+        from trainer.pipeline import OutputRules, Planner
+
+        key = (out_dir, template, fmt, quality)
+        if self._planner is None or self._planner[0] != key:
+            self._planner = (key, Planner(OutputRules(out_dir, template, fmt, quality)))
+        return self._planner[1]
 
     @Slot()
     def start_processing(self) -> None:

@@ -1,7 +1,9 @@
 """What the model and device pickers offer, and importing a model file: Qt-free worker jobs.
 
 :func:`load_environment` is the application's warm-up: it imports torch and the model zoo in the
-worker thread (after the window is shown) and returns the lists for the pickers.
+worker thread (after the window is shown) and returns the lists for the pickers. The model picker
+starts with ``auto`` (a model per file, ``trainer.pipeline.models``) when a shipped model exists;
+each entry says what the model is for (``trainer.zoo``'s table or the file's ``intended_for``).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from trainer.pipeline.models import AUTO, model_label
 
 NO_MODEL_MESSAGE = (
     "No model is shipped yet. Import a model file (.safetensors, .pth) with File > Import model file..., "
@@ -26,6 +30,7 @@ class ModelChoice:
     scale: int | None = None
     description: str = ""
     error: str | None = None
+    intended_for: str = ""  # "clean images", "photos: JPEG, noise", "" = not said
 
     @property
     def label(self) -> str:
@@ -33,7 +38,37 @@ class ModelChoice:
         scale = f" x{self.scale}" if self.scale else ""
         broken = " (unreadable)" if self.error else ""
         title = self.path.stem if self.source == "file" else self.name
-        return f"{title}{scale} ({origin}){broken}"
+        purpose = f" · {self.intended_for}" if self.intended_for and not self.error else ""
+        return f"{title}{scale} ({origin}){broken}{purpose}"
+
+    @property
+    def tooltip(self) -> str:
+        if self.error:
+            return self.error
+        lines = [f"For {self.intended_for}"] if self.intended_for else []
+        return "\n".join([*lines, *([self.description] if self.description else []), str(self.path)])
+
+
+@dataclass(frozen=True)
+class AutoChoice:
+    """The picker's ``auto`` entry: which models it alternates, and ``notice`` when the photo model
+    is missing (then ``clean == photo``)."""
+
+    clean: str
+    photo: str
+    notice: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.clean == self.photo:
+            return f"Auto: {self.clean} for every file"
+        return f"Auto: {self.photo} for JPEG/WebP photos, {self.clean} otherwise"
+
+    @property
+    def tooltip(self) -> str:
+        text = "Picks a model per file: JPEG and lossy WebP inputs (photos) get the model trained on blur, " \
+               "noise and JPEG; other files (PNG, TIFF...) the model for clean images. Evaluation uses the clean one."
+        return text + (f"\n{self.notice}" if self.notice else "")
 
 
 @dataclass(frozen=True)
@@ -45,13 +80,26 @@ class Environment:
     devices: list[str] = field(default_factory=lambda: ["auto", "cpu"])
     message: str = ""  # shown to the user (e.g. no model shipped)
     problems: dict[str, str] = field(default_factory=dict)  # asked-for model -> why it cannot be used
+    auto: AutoChoice | None = None  # None: "auto" cannot be offered (no shipped model)
 
     def usable(self) -> list[ModelChoice]:
         return [m for m in self.models if m.error is None]
 
 
 def _choice(entry) -> ModelChoice:  # noqa: ANN001 - trainer.zoo.ZooModel
-    return ModelChoice(entry.name, Path(entry.path), entry.source, entry.scale, entry.description, entry.error)
+    return ModelChoice(entry.name, Path(entry.path), entry.source, entry.scale, entry.description, entry.error,
+                       entry.intended_for)
+
+
+def _auto() -> AutoChoice | None:
+    from trainer.pipeline import pick_models
+    from trainer.zoo import ZooError
+
+    try:
+        picker = pick_models()
+    except ZooError:
+        return None
+    return AutoChoice(model_label(picker.clean), model_label(picker.photo), picker.notice)
 
 
 def load_environment(wanted: Sequence[str] = ()) -> Environment:
@@ -64,10 +112,11 @@ def load_environment(wanted: Sequence[str] = ()) -> Environment:
     """
     from trainer import zoo
     from trainer.device import available_devices
+    from trainer.pipeline import Planner  # noqa: F401 - imported here, in the worker, for the window's planner
 
     models = [_choice(e) for e in zoo.list_models()]
     problems: dict[str, str] = {}
-    for want in dict.fromkeys(w for w in wanted if w):
+    for want in dict.fromkeys(w for w in wanted if w and w != AUTO):  # auto is no file: see _auto()
         if any(m.name == want for m in models):
             continue
         try:
@@ -84,7 +133,7 @@ def load_environment(wanted: Sequence[str] = ()) -> Environment:
         user = [m for m in models if m.error is None]
         default = user[0].name if user else None
         message = NO_MODEL_MESSAGE if default is None else "No model is shipped yet; using your model " + default + "."
-    return Environment(models, default, available_devices(), message, problems)
+    return Environment(models, default, available_devices(), message, problems, _auto())
 
 
 def import_model_file(path: str | Path) -> ModelChoice:
@@ -115,7 +164,7 @@ def _clean_name(stem: str) -> str:
 def _free_name(zoo, base: str) -> str:  # noqa: ANN001
     taken = {m.name for m in zoo.list_models()}
     name, n = base, 0
-    while name in taken:
+    while name in taken or name.lower() == "auto":  # "auto" is the picker's per-file choice
         n += 1
         name = f"{base}-{n}"
     return name

@@ -20,8 +20,9 @@ from PySide6.QtWidgets import (
 )
 
 from srgan_desktop.model_choices import Environment
-from srgan_desktop.naming import TemplateError, render_name, validate_template
 from srgan_desktop.settings import FORMATS, PRECISIONS, AppSettings
+from trainer.naming import TemplateError, render_name, validate_template
+from trainer.pipeline.models import AUTO, model_label
 
 IMPORT = "__import__"
 NONE = ""
@@ -40,7 +41,8 @@ class OptionsPanel(QWidget):
         self.environment: Environment | None = None
         self.model = QComboBox(self)
         self.model.addItem("Loading models…", NONE)
-        self.model.setToolTip("Model used to upscale (shipped models and the ones you trained or imported)")
+        self.model.setToolTip("Model used to upscale: Auto picks one per file (photos / clean images); "
+                              "or a shipped model, one you trained or imported")
         self.compare = QComboBox(self)
         self.compare.addItem("—", NONE)
         self.compare.setToolTip("Second model for Compare models (Ctrl+M): shown on the other side of the divider")
@@ -126,8 +128,11 @@ class OptionsPanel(QWidget):
         except TemplateError as exc:
             self.template_hint.setText(f"<span style='color:#d04040'>{exc}</span>")
             return
-        fmt = self.settings.format if self.settings.format != "same" else "png"
-        example = render_name(self.template.text(), Path("photo.jpg"), scale=4, model=self.settings.model or "model")
+        fmt = self.settings.format if self.settings.format != "same" else "jpg"  # the example is a JPEG
+        model = self.settings.model or "model"
+        if model == AUTO and self.environment is not None and self.environment.auto is not None:
+            model = self.environment.auto.photo  # what auto picks for a JPEG
+        example = render_name(self.template.text(), Path("photo.jpg"), scale=4, model=model_label(model))
         self.template_hint.setText(f"e.g. photo.jpg → {example}.{fmt}")
 
     @staticmethod
@@ -144,8 +149,8 @@ class OptionsPanel(QWidget):
         """Fill the pickers once the core is loaded; keep the remembered choices when still valid."""
         self.environment = env
         names = [m.name for m in env.usable()]
-        if self.settings.model not in names:
-            self.settings.model = env.default_model or ""
+        if self.settings.model not in names and not (self.settings.model == AUTO and env.auto is not None):
+            self.settings.model = AUTO if env.auto is not None else env.default_model or ""
         if self.settings.compare_model not in names:
             self.settings.compare_model = ""
         for combo, chosen, empty in ((self.model, self.settings.model, "No model: bicubic baseline only"),
@@ -154,13 +159,14 @@ class OptionsPanel(QWidget):
             combo.clear()
             if combo is self.compare or not names:
                 combo.addItem(empty, NONE)
+            if combo is self.model and env.auto is not None:
+                combo.addItem(env.auto.label, AUTO)
+                combo.setItemData(combo.count() - 1, env.auto.tooltip, Qt.ItemDataRole.ToolTipRole)
             for m in env.models:
                 combo.addItem(m.label, m.name)
+                combo.setItemData(combo.count() - 1, m.tooltip, Qt.ItemDataRole.ToolTipRole)
                 if m.error:
                     combo.model().item(combo.count() - 1).setEnabled(False)
-                    combo.setItemData(combo.count() - 1, m.error, Qt.ItemDataRole.ToolTipRole)
-                else:
-                    combo.setItemData(combo.count() - 1, str(m.path), Qt.ItemDataRole.ToolTipRole)
             combo.addItem("Import model file…", IMPORT)
             combo.setCurrentIndex(max(0, combo.findData(chosen)))
             combo.blockSignals(False)

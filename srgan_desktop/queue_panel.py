@@ -48,7 +48,8 @@ def format_status(item: QueueItem) -> str:
     if item.status in (Status.RUNNING, Status.PAUSED) and item.stage:
         return f"{item.status.value}: {item.stage}" if item.status is Status.PAUSED else item.stage
     if item.status is Status.DONE:
-        return f"Done in {item.seconds:.1f} s" if item.seconds is not None else "Done"
+        text = f"Done in {item.seconds:.1f} s" if item.seconds is not None else "Done"
+        return f"{text} · {item.model}" if item.model else text
     return item.status.value
 
 
@@ -96,6 +97,8 @@ class QueueTableModel(QAbstractTableModel):
             lines = [str(item.path)]
             if item.error:
                 lines.append(item.error)
+            if item.model:
+                lines.append(f"Model: {item.model}")
             if item.output is not None:
                 lines.append(f"Saved to {item.output}")
             return "\n".join(lines)

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from srgan_desktop.jobs import JobOptions, Progress, Stage, process_item
 from srgan_desktop.queue_state import QueueItem, QueueModel, Status
 from srgan_desktop.worker import WorkerHandle, make_worker
+from trainer.pipeline import FileDone, FileStarted
 
 OptionsFor = Callable[[QueueItem], JobOptions]
 
@@ -143,7 +144,7 @@ class QueueRunner(QObject):
                 self.model.update(item.id, status=Status.FAILED, error=str(exc), stage="")
                 continue
             self._current = item.id
-            self.model.update(item.id, status=Status.RUNNING, progress=0.0, stage="Starting", error="")
+            self.model.update(item.id, status=Status.RUNNING, progress=0.0, stage="Starting", error="", model="")
             handle = make_worker(self._job, item.path, item.root, options, cancel_kwarg="cancel")
             # Through the handle's relay: the worker's results never ride in a signal's arguments.
             handle.connect("yielded", self._on_event)
@@ -166,6 +167,10 @@ class QueueRunner(QObject):
             if event.text:
                 values["stage"] = event.text
             self.model.update(self._current, **values)
+        elif isinstance(event, FileStarted):  # the upscale pipeline picked the model for this file
+            self.model.update(self._current, model=event.model)
+        elif isinstance(event, FileDone):
+            self.model.update(self._current, model=event.model, output=event.output)
 
     def _progress(self) -> float:
         item = self.model.get(self._current) if self._current is not None else None
@@ -174,7 +179,8 @@ class QueueRunner(QObject):
     @Slot(object)
     def _on_returned(self, result: object) -> None:
         output = getattr(result, "output", None)
-        self.model.update(self._current, status=Status.DONE, progress=1.0, output=output,
+        model = getattr(result, "models", {}).get("sr", "")
+        self.model.update(self._current, status=Status.DONE, progress=1.0, output=output, model=model,
                           stage=("Saved " + output.name) if output is not None else "Done")
         self.result_ready.emit(self._current, result)
 

@@ -45,6 +45,7 @@ class QueueItem:
     file_bytes: int | None = None
     thumbnail: np.ndarray | None = None
     output: Path | None = None
+    model: str = ""  # short name of the model that upscaled it ("auto" picks one per file)
     seconds: float | None = None  # wall time of the whole item
     started_at: float | None = None
 
@@ -204,7 +205,8 @@ class QueueModel(QObject):
         for item_id in item_ids:
             item = self.get(item_id)
             if item is not None and item.status in (Status.FAILED, Status.CANCELLED):
-                self.update(item_id, status=Status.WAITING, progress=0.0, stage="", error="", started_at=None, seconds=None)
+                self.update(item_id, status=Status.WAITING, progress=0.0, stage="", error="", started_at=None, seconds=None,
+                            model="")
                 again.append(item_id)
         return again
 

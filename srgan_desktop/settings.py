@@ -14,7 +14,7 @@ from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
 ORGANIZATION = "SRGAN Desktop"
 APPLICATION = "srgan-desktop"
-FORMATS = ("same", "png", "jpg", "webp", "tiff")  # "same": the input's format when writable, else PNG
+FORMATS = ("same", "png", "jpg", "webp", "tiff")  # "same": the input's decoded format when writable, else PNG
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")  # trainer.device.PRECISIONS, without importing torch
 DEFAULT_TEMPLATE = "{stem}_x{scale}"
 THEMES = ("system", "light", "dark")
@@ -32,15 +32,16 @@ def default_output_dir() -> str:
 class AppSettings:
     """Everything the user chooses once and expects to find again.
 
-    ``model`` / ``compare_model`` are zoo names or file paths ("" = the default / none).
+    ``model`` / ``compare_model`` are zoo names or file paths ("" = the default / none); ``model``
+    may also be ``"auto"`` (the default: a model per file, see ``trainer.pipeline.models``).
     """
 
-    model: str = ""
+    model: str = "auto"
     compare_model: str = ""
     device: str = "auto"
     precision: str = "auto"
     output_dir: str = ""
-    format: str = "png"
+    format: str = "same"  # as srgan-upscale: the input's own format (one rule for both, trainer.pipeline)
     quality: int = 95
     template: str = DEFAULT_TEMPLATE
     evaluate: bool = False
@@ -58,7 +59,7 @@ class AppSettings:
     def normalise(self) -> None:
         """Clamp values a hand-edited or older settings file might hold."""
         if self.format not in FORMATS:
-            self.format = "png"
+            self.format = "same"
         if self.precision not in PRECISIONS:
             self.precision = "auto"
         if self.theme not in THEMES:

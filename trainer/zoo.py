@@ -25,12 +25,15 @@ from torch import nn
 
 from trainer.modelfile import PICKLE_SUFFIXES, ModelFileError, load_model, read_metadata, save_model
 from trainer.paths import models_dir, user_data_dir
+# Re-exported: the table of what each shipped model is for lives in a torch-free module.
+from trainer.zoo_info import DEFAULT_MODEL, PHOTO_MODEL, SHIPPED_INTENDED_FOR, intended_for, shipped_models_help  # noqa: F401
 
 Source = Literal["shipped", "user", "file"]
 MODEL_SUFFIX = ".safetensors"
 CARD_SUFFIX = ".md"
-# The shipped model the app opens with when it is present; otherwise see default_model_name().
-DEFAULT_MODEL = "srgan_x4"
+# DEFAULT_MODEL (trainer.zoo_info): the shipped model the app opens with when it is present;
+# otherwise see default_model_name(). "auto" is a choice of the upscale pipeline, never a file name.
+_RESERVED_NAMES = ("auto",)
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -67,6 +70,12 @@ class ZooModel:
     @property
     def description(self) -> str:
         return str(self.metadata.get("description", ""))
+
+    @property
+    def intended_for(self) -> str:
+        """What the model is for ("clean images", "photos: JPEG, noise"): the file's metadata key
+        ``intended_for``, else the shipped-model table (:data:`SHIPPED_INTENDED_FOR`), else ``""``."""
+        return intended_for(self.name, self.metadata, shipped=self.source == "shipped")
 
     @property
     def card_path(self) -> Path:
@@ -177,7 +186,10 @@ def load(name_or_path: str | os.PathLike | None = None, *, device: str | torch.d
 
 
 def check_name(name: str) -> str:
-    """A user model name must be a plain file stem (letters, digits, ``.``, ``_``, ``-``)."""
+    """A user model name must be a plain file stem (letters, digits, ``.``, ``_``, ``-``); ``auto`` is
+    reserved (it means "pick per file" to the upscale pipeline)."""
+    if name.lower() in _RESERVED_NAMES:
+        raise ValueError(f"invalid model name {name!r}: reserved (it picks a model per file)")
     if not _NAME_RE.match(name) or name.endswith(MODEL_SUFFIX):
         raise ValueError(f"invalid model name {name!r}: use letters, digits, '.', '_' and '-' (no folders, no suffix)")
     return name

@@ -33,7 +33,7 @@ def test_folder_with_a_corrupt_file(make_window, qtbot, tmp_path, tiny_model, en
     assert items["beach.png"].status is Status.DONE and items["hotel.jpg"].status is Status.DONE
     out = env_dirs["out"]
     beach_out = out / "holiday" / "beach_x4_tiny_x4.png"
-    hotel_out = out / "holiday" / "day2" / "hotel_x4_tiny_x4.png"
+    hotel_out = out / "holiday" / "day2" / "hotel_x4_tiny_x4.jpg"  # the input's own format (the default)
     assert items["beach.png"].output == beach_out and items["hotel.jpg"].output == hotel_out
     assert Image.open(beach_out).size == (96, 80) and Image.open(hotel_out).size == (80, 64)
     assert all(p.read_bytes() == data for p, data in originals.items())  # originals untouched
@@ -54,7 +54,7 @@ def test_folder_with_a_corrupt_file(make_window, qtbot, tmp_path, tiny_model, en
     # Processing the same folder again writes new names next to the old results.
     window.queue.clear_finished()
     run_queue(window, qtbot, [src])
-    assert {it.output.name for it in window.queue.items} == {"beach_x4_tiny_x4-1.png", "hotel_x4_tiny_x4-1.png", "broken_x4_tiny_x4-1.png"}
+    assert {it.output.name for it in window.queue.items} == {"beach_x4_tiny_x4-1.png", "hotel_x4_tiny_x4-1.jpg", "broken_x4_tiny_x4-1.png"}
 
 
 def test_pause_then_cancel_then_retry(make_window, qtbot, tmp_path, tiny_model, env_dirs):

@@ -9,9 +9,9 @@ import pytest
 
 from srgan_desktop.comparison_state import ComparisonState
 from srgan_desktop.layers import Layer, build_pyramid, colormap_lut, heatmap, to_display_u8
-from srgan_desktop.naming import TemplateError, output_path, validate_template
 from srgan_desktop.qimage import array_to_qimage, qimage_to_array
 from srgan_desktop.queue_state import QueueModel, Status, format_duration
+from trainer.naming import TemplateError, validate_template
 
 
 def layers(w=64, h=48, scale=4):
@@ -135,25 +135,7 @@ def test_format_duration():
     assert [format_duration(s) for s in (4.4, 65, 3725)] == ["4 s", "1 min 05 s", "1 h 02 min"]
 
 
-# -- naming ---------------------------------------------------------------------------------------
-def test_output_path_keeps_tree_and_never_touches_inputs(tmp_path):
-    src_root = tmp_path / "photos"
-    src = src_root / "2024" / "cat.jpg"
-    src.parent.mkdir(parents=True)
-    src.write_bytes(b"x")
-    out = tmp_path / "out"
-    p = output_path(src, src_root, out_dir=out, template="{stem}_x{scale}", scale=4, model="m", fmt="png")
-    assert p == out / "photos" / "2024" / "cat_x4.png"
-    # A file dropped by itself goes straight into the output folder.
-    assert output_path(src, None, out_dir=out, template="{stem}", scale=4, model="m", fmt="same") == out / "cat.jpg"
-    # The output folder is the input folder and the template gives the input's name: a free name.
-    same = output_path(src, None, out_dir=src.parent, template="{stem}", scale=4, model="m", fmt="jpg")
-    assert same == src.parent / "cat-1.jpg"
-    p.parent.mkdir(parents=True)
-    p.write_bytes(b"y")
-    assert output_path(src, src_root, out_dir=out, template="{stem}_x{scale}", scale=4, model="m", fmt="png").name == "cat_x4-1.png"
-
-
+# -- naming (output paths are planned by trainer.pipeline: tests/trainer/test_pipeline.py) ---------
 @pytest.mark.parametrize("template, reason", [("{stem", "expected '}'"), ("{name}_x4", "unknown field {name}"), ("{}", "unknown field {}")])
 def test_bad_templates_say_why(template, reason):
     with pytest.raises(TemplateError, match=reason.replace("{", r"\{").replace("}", r"\}")):
@@ -173,7 +155,7 @@ def test_settings_round_trip_and_bad_values(tmp_path):
     store.setValue("options/quality", "lots")
     store.setValue("options/format", "gif")
     broken = load_settings(store)
-    assert broken.quality == 95 and broken.format == "png"
+    assert broken.quality == 95 and broken.format == "same"
 
 
 # -- conversions ----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""``srgan-upscale``: files, folders, globs, naming, formats, skip/overwrite, bad files, exit codes."""
+"""``srgan-upscale``: files, folders, globs, naming, formats, rename/skip/overwrite, bad files, exit codes."""
 
 from __future__ import annotations
 
@@ -49,29 +49,51 @@ def tree(tmp_path) -> Path:
     return root
 
 
-def test_folder_recursive_mirrors_tree_and_reports_bad_file(tree, tmp_path, model_path, capsys):
+def test_folder_recursive_keeps_the_folder_and_its_tree_and_reports_bad_file(tree, tmp_path, model_path, capsys):
     before = {p: _digest(p) for p in tree.rglob("*") if p.is_file()}
     out = tmp_path / "out" / "new"  # created, parents too
     rc = main([str(tree), "-r", "-o", str(out), "--model", str(model_path), "-q"])
     assert rc == 1
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert written == ["a_x4.png", "b_x4.jpg", "sub/c_x4.png", "sub/deeper/d_x4.png"]
-    assert read_image(out / "sub" / "deeper" / "d_x4.png").pixels.shape == (52, 36, 3)
+    # The input folder's own name is kept, as when the folder is dropped on the app.
+    assert written == ["in/a_x4.png", "in/b_x4.jpg", "in/sub/c_x4.png", "in/sub/deeper/d_x4.png"]
+    assert read_image(out / "in" / "sub" / "deeper" / "d_x4.png").pixels.shape == (52, 36, 3)
     assert {p: _digest(p) for p in tree.rglob("*") if p.is_file()} == before  # inputs untouched
     report = capsys.readouterr().out
-    assert "4 upscaled, 0 skipped, 1 failed" in report and "bad.png" in report
+    assert "4 upscaled, 0 skipped, 1 failed; models: tiny 4" in report and "bad.png (tiny)" in report
 
 
-def test_not_recursive_takes_top_level_only_and_existing_outputs_are_skipped(tree, tmp_path, model_path, capsys):
+def test_not_recursive_takes_top_level_only_and_existing_outputs_get_free_names(tree, tmp_path, model_path, capsys):
     out = tmp_path / "out"
     assert main([str(tree / "a.png"), str(tree / "sub"), "-o", str(out), "--model", str(model_path), "-q"]) == 0
-    assert sorted(p.name for p in out.rglob("*") if p.is_file()) == ["a_x4.png", "c_x4.png"]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == ["a_x4.png", "sub/c_x4.png"]
     stamp = _digest(out / "a_x4.png")
     (out / "a_x4.png").write_bytes(b"old")
+    # Default: nothing is lost and nothing is skipped silently, the new result gets the next free name.
     assert main([str(tree / "a.png"), "-o", str(out), "--model", str(model_path), "-q"]) == 0
-    assert (out / "a_x4.png").read_bytes() == b"old" and "1 skipped" in capsys.readouterr().out
+    assert (out / "a_x4.png").read_bytes() == b"old" and _digest(out / "a_x4-1.png") == stamp
+    assert "1 upscaled, 0 skipped" in capsys.readouterr().out
+    # --skip-existing leaves the file alone and says so.
+    assert main([str(tree / "a.png"), "-o", str(out), "--model", str(model_path), "-q", "--skip-existing"]) == 0
+    report = capsys.readouterr().out
+    assert "0 upscaled, 1 skipped" in report and f"{out / 'a_x4.png'} exists" in report
+    assert (out / "a_x4.png").read_bytes() == b"old" and not (out / "a_x4-2.png").exists()
     assert main([str(tree / "a.png"), "-o", str(out), "--model", str(model_path), "-q", "--overwrite"]) == 0
     assert _digest(out / "a_x4.png") == stamp
+    with pytest.raises(SystemExit) as exc:  # one rule at a time
+        main([str(tree / "a.png"), "-o", str(out), "--skip-existing", "--overwrite"])
+    assert exc.value.code == 2
+
+
+def test_two_inputs_never_share_an_output_name(tmp_path, model_path):
+    src = tmp_path / "in"
+    _write(src / "x.jpg", seed=1)
+    _write(src / "x.jpeg", seed=2)
+    out = tmp_path / "out"
+    for extra in ([], ["--overwrite"], ["--skip-existing"]):
+        target = out / "-".join(extra or ["plain"])
+        assert main([str(src / "x.jpg"), str(src / "x.jpeg"), "-o", str(target), "--model", str(model_path), "-q", *extra]) == 0
+        assert sorted(p.name for p in target.iterdir()) == ["x_x4-1.jpg", "x_x4.jpg"]
 
 
 def test_glob_naming_and_formats(tree, tmp_path, model_path):
@@ -83,6 +105,11 @@ def test_glob_naming_and_formats(tree, tmp_path, model_path):
     assert Image.open(out / "a-big.webp").format == "WEBP"
     assert main([str(tree / "b.jpg"), "-o", str(out), "--model", str(model_path), "-q", "--name", "{model}_{stem}_{ext}", "--format", "tiff"]) == 0
     assert (out / "tiny_b_jpg.tiff").is_file()
+    # The default format is the decoded one, whatever the suffix says.
+    fake = tmp_path / "really_a_jpeg.png"
+    Image.open(tree / "b.jpg").save(fake, "JPEG")
+    assert main([str(fake), "-o", str(out), "--model", str(model_path), "-q"]) == 0
+    assert Image.open(out / "really_a_jpeg_x4.jpg").format == "JPEG"
 
 
 def test_never_writes_onto_an_input_even_with_overwrite(tree, model_path, capsys):
@@ -101,7 +128,7 @@ def test_modes_survive_the_cli(tmp_path, model_path):
     Image.fromarray(deep).save(src / "deep.png")  # 16-bit grey (I;16)
     out = tmp_path / "out"
     assert main([str(src), "-o", str(out), "--model", str(model_path), "-q", "--tile", "8"]) == 0
-    rgba, grey, deep16 = (read_image(out / f"{n}_x4.png") for n in ("rgba", "grey", "deep"))
+    rgba, grey, deep16 = (read_image(out / "in" / f"{n}_x4.png") for n in ("rgba", "grey", "deep"))
     assert rgba.has_alpha and rgba.pixels.shape == (64, 80, 3)
     assert grey.is_grey and not grey.has_alpha and grey.pixels.shape == (64, 80, 1)
     assert deep16.bit_depth == 16 and deep16.pixels.shape == (48, 40, 1)

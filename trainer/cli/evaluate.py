@@ -42,6 +42,7 @@ from trainer.evaluation import (
     resolve_dataset,
 )
 from trainer.webdegrade import parse_degradation
+from trainer.zoo_info import shipped_models_help  # stdlib only: no torch for --help
 
 PROG = "srgan-eval"
 BICUBIC = "bicubic"
@@ -55,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     p = argparse.ArgumentParser(prog=PROG, description="Measure PSNR/SSIM (Y channel, shave = scale) of bicubic and models.")
     p.add_argument("--model", dest="models", action="extend", nargs="+", default=[], metavar="NAME_OR_PATH",
-                   help="model name (see the model zoo) or model file; repeatable")
+                   help="model name (shipped: " + shipped_models_help() + "; or your own) or model file; repeatable")
     p.add_argument("--datasets", action="extend", nargs="+", default=None, metavar="SET_OR_FOLDER",
                    help="Set5, Set14, BSD68 or folders of HR images (default: the benchmark sets present)")
     p.add_argument("--scale", type=int, default=4, help="upscaling factor (default 4)")

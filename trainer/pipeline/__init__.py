@@ -1,0 +1,73 @@
+"""The upscale pipeline shared by ``srgan-upscale`` and the desktop app's queue (Qt-free).
+
+scan (:mod:`.scan`) -> plan (:mod:`.plan`) -> run (:mod:`.run`), reporting per file with the events
+of :mod:`.events` (``FileStarted``, ``FileProgress``, ``FileDone`` with status ``written``,
+``skipped`` or ``failed``, the output path, the reason and the model used). The same inputs and
+rules give the same output files and the same ``FileDone`` events from the command and the app.
+
+Rules:
+
+* **Tree**: a file named directly goes into the output folder; a file found in a folder input
+  keeps that folder's *name* and the sub-folders below it (``srgan-upscale photos -r -o OUT``
+  writes ``OUT/photos/2024/cat_x4.jpg``, exactly what dropping ``photos`` on the app does); a file
+  matched by a glob pattern keeps the sub-folders below the pattern's fixed part.
+* **Name**: the naming template (``trainer.naming``, default ``{stem}_x{scale}``) plus the format's
+  suffix. ``{model}`` is the model used for that file.
+* **Format**: the chosen one, or by default ("same") the input's *decoded* format, read from the
+  file header at plan time (``photo.png`` that is really a JPEG gives ``.jpg``): PNG, JPEG (also
+  Pillow's MPO), WebP and TIFF stay as they are, anything else (BMP, unknown) becomes PNG.
+* **Collisions** (``OutputRules.existing``): by default (``rename``) a name taken on disk, by an
+  input or by another file of the run gets the first free ``-1``, ``-2``... name, so nothing is
+  lost and nothing is skipped silently; ``skip`` keeps an existing output (status ``skipped``);
+  ``overwrite`` replaces it. Inputs are never written (a planned output that would replace an
+  input fails under ``overwrite`` and is renamed otherwise), and two inputs never get the same name.
+* **Models**: ``auto`` (the default) upscales inputs decoded from JPEG or lossy WebP with
+  ``photo_x4`` and everything else with ``srgan_x4``; without ``photo_x4`` it uses the default model
+  for every file and says so once (:mod:`.models`). A model the user picks is used for every file.
+* **Planning before work**: every output name is decided before any file is upscaled, as a pure
+  function of the inputs (their headers), the rules, the models and the output folder's state at
+  the start, so the work can be split afterwards (e.g. across processes) without two workers
+  choosing the same name. The app plans each queued item when it starts with one shared
+  :class:`Planner`, which gives the same names as planning the queue at once (its own results are
+  the only change to the output folder meanwhile).
+* **Failures**: a file that cannot be read, upscaled or written is reported (``failed`` and the
+  reason) and the batch goes on; outputs are written atomically (``trainer.imageio.save_image``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# The events are imported eagerly (plain dataclasses); everything else on first use, so the desktop
+# app can import the event types at start-up without Pillow and numpy (see DESIGN.md: lazy imports).
+from trainer.pipeline.events import FileDone, FileProgress, FileStarted, PipelineEvent
+
+_LAZY = {
+    "EngineCache": "engines", "EngineSettings": "engines",
+    "SAME": "formats", "Sniffed": "formats", "output_format": "formats", "sniff": "formats",
+    "AUTO": "models", "ModelPicker": "models", "model_label": "models", "pick_models": "models",
+    "EXISTING": "plan", "OutputRules": "plan", "PlannedFile": "plan", "Planner": "plan", "plan_files": "plan",
+    "FileOutcome": "run", "process_file": "run", "run_plan": "run", "upscale_file": "run",
+    "Source": "scan", "in_folder": "scan", "scan_inputs": "scan",
+}
+
+if TYPE_CHECKING:
+    from trainer.pipeline.engines import EngineCache, EngineSettings
+    from trainer.pipeline.formats import SAME, Sniffed, output_format, sniff
+    from trainer.pipeline.models import AUTO, ModelPicker, model_label, pick_models
+    from trainer.pipeline.plan import EXISTING, OutputRules, PlannedFile, Planner, plan_files
+    from trainer.pipeline.run import FileOutcome, process_file, run_plan, upscale_file
+    from trainer.pipeline.scan import Source, in_folder, scan_inputs
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trainer.pipeline' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"trainer.pipeline.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = ["FileDone", "FileProgress", "FileStarted", "PipelineEvent", *_LAZY]

@@ -1,0 +1,105 @@
+"""What an input file is, from its header only, and the output format that follows from it.
+
+:func:`sniff` opens the file lazily with Pillow (the header is parsed, no pixel is decoded), so a
+folder of thousands of photos is planned in a moment. For WebP it also reads the RIFF chunk
+headers, because Pillow does not say whether a WebP is lossy: the image data chunk is ``VP8 ``
+(lossy) or ``VP8L`` (lossless), possibly after a ``VP8X`` header and ``ICCP``/``ALPH``/``EXIF``
+chunks, or inside the first ``ANMF`` frame of an animation.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from PIL import Image
+
+from trainer.imageio import OUTPUT_FORMATS
+from trainer.imageio_read import _TIFF_MAGIC  # the reader's own list: what it reads with tifffile
+
+SAME = "same"
+# Decoded format (Pillow's name) -> output format for "same". MPO is how Pillow names a camera
+# JPEG with an embedded preview; formats that cannot be written (BMP, GIF, unknown) give PNG.
+_SAME_FORMAT = {"PNG": "png", "JPEG": "jpg", "MPO": "jpg", "WEBP": "webp", "TIFF": "tiff"}
+_LOSSY = ("JPEG", "MPO")
+_MAX_CHUNKS = 64  # a well-formed WebP names its image chunk within a handful of chunks
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    """``format``: Pillow's format name ("PNG", "JPEG", "MPO", "WEBP", ...) or None when the header
+    is not an image Pillow knows; ``lossy``: True for JPEG and lossy WebP, False for lossless data,
+    None when unknown."""
+
+    format: str | None
+    lossy: bool | None = None
+
+
+def sniff(path: str | os.PathLike[str]) -> Sniffed:
+    """The format of ``path`` from its header (never raises: unreadable files give ``Sniffed(None)``)."""
+    try:
+        with Image.open(path) as im:  # lazy: only the header is read
+            fmt = str(im.format) if im.format else None
+    except Exception:  # noqa: BLE001 - missing, junk or unsupported: reading the file will say why
+        fmt = _tiff_by_magic(path)
+    if fmt is None:
+        return Sniffed(None)
+    if fmt in _LOSSY:
+        return Sniffed(fmt, True)
+    if fmt == "WEBP":
+        return Sniffed(fmt, webp_is_lossy(path))
+    return Sniffed(fmt, False)
+
+
+def _tiff_by_magic(path: str | os.PathLike[str]) -> str | None:
+    # e.g. 16-bit grey+alpha TIFF: Pillow cannot open it, trainer.imageio reads it with tifffile.
+    try:
+        with open(path, "rb") as fh:
+            return "TIFF" if fh.read(4) in _TIFF_MAGIC else None
+    except OSError:
+        return None
+
+
+def webp_is_lossy(path: str | os.PathLike[str]) -> bool | None:
+    """True for ``VP8 `` image data, False for ``VP8L``, None when the file is not a readable WebP."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WEBP":
+                return None
+            end = 8 + struct.unpack("<I", head[4:8])[0]
+            return _image_chunk(fh, end, in_frame=False)
+    except (OSError, struct.error):
+        return None
+
+
+def _image_chunk(fh: BinaryIO, end: int, *, in_frame: bool) -> bool | None:
+    for _ in range(_MAX_CHUNKS):
+        start = fh.tell()
+        if start + 8 > end:
+            return None
+        header = fh.read(8)
+        if len(header) < 8:
+            return None
+        fourcc, size = header[:4], struct.unpack("<I", header[4:])[0]
+        if fourcc == b"VP8 ":
+            return True
+        if fourcc == b"VP8L":
+            return False
+        if fourcc == b"ANMF" and not in_frame:
+            fh.seek(16, os.SEEK_CUR)  # frame header: x, y, width, height, duration, flags
+            return _image_chunk(fh, start + 8 + size, in_frame=True)
+        fh.seek(start + 8 + size + (size & 1))  # chunks are padded to an even size
+    return None
+
+
+def output_format(sniffed: Sniffed, chosen: str | None = None) -> str:
+    """``chosen`` (one of ``trainer.imageio.OUTPUT_FORMATS``), or for None / ``"same"`` the input's
+    decoded format when it can be written (PNG, JPEG, WebP, TIFF), else ``png``."""
+    if chosen is not None and chosen != SAME:
+        if chosen not in OUTPUT_FORMATS:
+            raise ValueError(f"output format must be one of {', '.join(OUTPUT_FORMATS)} or {SAME!r}, got {chosen!r}")
+        return chosen
+    return _SAME_FORMAT.get(sniffed.format or "", "png")
