@@ -414,9 +414,27 @@ def _check_arch(path: str, arch: str, kind: str, hparams: dict[str, Any], models
     if spec.kind != kind:
         raise ConfigError(path, f"{arch!r} is a {spec.kind}, not a {kind}")
     known = spec.defaults()
-    for key in hparams:
+    for key, value in hparams.items():
+        where = f"{path.rsplit('.', 1)[0]}.hparams.{key}"
         if key not in known:
-            raise ConfigError(f"{path.rsplit('.', 1)[0]}.hparams.{key}", f"{arch} has no such hyperparameter; known: {', '.join(known)}")
+            raise ConfigError(where, f"{arch} has no such hyperparameter; known: {', '.join(known)}")
+        _check_hparam_type(where, value, known[key])
+
+
+def _check_hparam_type(where: str, value: Any, default: Any) -> None:
+    """A hyperparameter has its default's type (an int where an int is expected, not "8" or 8.5)."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    else:
+        ok = True
+    if not ok:
+        raise ConfigError(where, f"expected {type(default).__name__} like the default {default!r}, got {value!r}")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -439,6 +457,8 @@ def load(path: str | Path) -> TrainingConfig:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError("", f"{p}: cannot read the config ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError("", f"{p}: not a text config file (not UTF-8 at byte {exc.start}); configs are TOML text") from None
     try:
         return loads(text, source=str(p))
     except ConfigError as exc:

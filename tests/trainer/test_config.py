@@ -65,6 +65,10 @@ def test_paper_recipes_hold_the_paper_settings():
         ("runtime.precision='fp8'", "runtime.precision"),
         ("data.bogus=1", "data.bogus"),
         ("data.crop='big'", "data.crop"),
+        ("model.hparams.num_blocks='8'", "model.hparams.num_blocks"),
+        ("model.hparams.num_blocks=8.5", "model.hparams.num_blocks"),
+        ("model.hparams.bicubic_skip=1", "model.hparams.bicubic_skip"),
+        ("model.hparams.channels='wide'", "model.hparams.channels"),
     ],
 )
 def test_bad_values_are_reported_with_the_field_name(override, field):
@@ -131,3 +135,13 @@ def test_defaults_are_a_valid_config():
     cfg = TrainingConfig()
     assert loads(to_toml(cfg)) == cfg
     assert cfg.total_steps == cfg.phases[0].iterations
+
+
+def test_a_config_file_that_is_not_text_is_a_one_line_error(tmp_path):
+    from trainer.config import load
+
+    path = tmp_path / "binary.toml"
+    path.write_bytes(b"recipe = \"quick\"\n\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError) as err:
+        load(path)
+    assert str(path) in str(err.value) and "UTF-8" in str(err.value) and "\n" not in str(err.value)
