@@ -2,6 +2,7 @@
 
     python benchmarks/bench_training.py                # defaults: batch 16, 96x96 HR crops, SRResNet B=16
     python benchmarks/bench_training.py --steps 10 --device cuda --compile
+    python benchmarks/bench_training.py --device cuda --data DIR --json OUT.json   # figures also as JSON
 
 Both loops run the SRGAN (Ledig et al.) phase-2 objective on the same networks and batches:
 VGG19 relu5_4 content loss (ImageNet weights when present, else random weights: the speed is the
@@ -25,6 +26,7 @@ less work alone gives; the rest of the measured ratio is faster kernels.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -126,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--channels-last", default="auto", choices=("auto", "on", "off"),
                    help="the trainer side's memory format (auto: as srgan-train, on for CUDA and the CPU)")
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "train" / "sunhays80")
+    p.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures to PATH as JSON")
     args = p.parse_args(argv)
 
     from trainer.device import resolve_device
@@ -229,6 +232,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"trainer/naive, whole loop: {rate['trainer loop'] / rate['naive loop']:.2f}x")
     print(f"data time share: trainer {100 * trainer_data_share:.1f}% of the step, naive {100 * naive_data_share:.1f}%")
     print(f"(precision {str(amp).removeprefix('torch.')}, {'channels-last' if cl else 'NCHW'}, compile={args.compile})")
+    if args.json is not None:
+        figures = {
+            "device": str(device), "batch": args.batch, "crop": args.crop, "precision": str(amp).removeprefix("torch."),
+            "channels_last": cl, "compile": args.compile, "vgg_weights": weights,
+            "s_per_step": {name: statistics.median(times) for name, times in results.items()},
+            "gflop_per_step": gflop,
+            "step_speedup": rate["trainer step"] / rate["naive step"],
+            "loop_speedup": rate["trainer loop"] / rate["naive loop"],
+            "trainer_data_share": trainer_data_share, "naive_data_share": naive_data_share,
+        }
+        args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
     return 0
 
 

@@ -1,0 +1,127 @@
+"""Phase c's plan: which models to train, from which recipe and weights, with what share of the time.
+
+The plan is data (a list of :class:`RunSpec`), so a better recipe can replace the default one
+without touching the code: ``--plan FILE.json`` (a JSON list of objects with the fields below) or
+``--set RUN:KEY=VALUE`` for one override (``--set srgan_x4:phases.gan.adversarial.weight=1e-2``).
+
+Defaults, from the model cards in ``resources/models``:
+
+* ``srresnet_x4``: recipe ``srresnet`` with ``bicubic_skip = true``, continued from the shipped
+  weights; Adam 1.2e-4 at batch 16 (the card's last run), cosine with 20 warm-up steps, EMA 0.995.
+  Pixel-loss runs may take a larger batch (``scale_batch``) with the learning rate scaled by
+  sqrt(batch / 16) when the probe finds it faster per sample (see :mod:`gpu.probe`);
+* ``srgan_x4``: the card's GAN phase: L1 + 500 x lattice + 5e-3 vanilla adversarial, discriminator
+  shift 16, constant Adam 1e-4 for both networks, EMA 0.99, from ``srresnet_x4`` (this run's if it
+  beats the shipped one on Set5, else the shipped one). Batch 16 as in the paper: a GAN's balance
+  is not to be rescaled blind. ``series`` intermediate checkpoints are exported (fp16, each with its
+  Set5 figures) so the fixed selection rule of its card can pick one back on the CPU;
+* ``photo_x4``: recipe ``photo`` (realistic degradations, L1), from a shipped ``photo_x4`` when
+  there is one, else from ``srresnet_x4``. Its degradation runs on the CPU per crop, so a larger
+  batch only lengthens the step: batch 16.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run of phase c.
+
+    Attributes:
+        name: the exported model's name (``srresnet_x4``); also the zip returned for it.
+        recipe: a shipped recipe (``trainer/recipes``).
+        overrides: dotted-key overrides (``srgan-train --set`` syntax, values as JSON/TOML types).
+        init: where the starting weights come from, the first usable wins: ``run:NAME`` (this
+            script's export of an earlier run, if it beats ``shipped:NAME`` on Set5), ``shipped:NAME``
+            (``resources/models/NAME.safetensors``), or a file path. Empty = from scratch.
+        share: part of phase c's time.
+        base_lr: learning rate at batch 16 (scaled with the batch when ``scale_batch``).
+        scale_batch: let the probe pick a larger batch (pixel-loss runs only).
+        series: intermediate checkpoints to export (GAN runs: a selection happens on the CPU).
+    """
+
+    name: str
+    recipe: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+    init: tuple[str, ...] = ()
+    share: float = 1.0
+    base_lr: float = 1e-4
+    scale_batch: bool = False
+    series: int = 0
+
+
+DEFAULT_PLAN: tuple[RunSpec, ...] = (
+    RunSpec(
+        name="srresnet_x4", recipe="srresnet", init=("shipped:srresnet_x4",), share=0.45, base_lr=1.2e-4, scale_batch=True,
+        overrides={"model.bicubic_skip": True, "phases.0.optimizer.schedule": "cosine", "phases.0.optimizer.warmup_steps": 20,
+                   "runtime.ema_decay": 0.995},
+    ),
+    RunSpec(
+        name="srgan_x4", recipe="srgan", init=("run:srresnet_x4", "shipped:srresnet_x4"), share=0.30, base_lr=1e-4, series=4,
+        overrides={"model.bicubic_skip": True, "phases.0.iterations": 0, "phases.gan.content.type": "none",
+                   "phases.gan.pixel.type": "l1", "phases.gan.pixel.weight": 1.0, "phases.gan.pixel.lattice": 500.0,
+                   "phases.gan.adversarial.weight": 5e-3, "phases.gan.adversarial.shift": 16,
+                   "phases.gan.optimizer.milestones": [], "phases.gan.discriminator.optimizer.milestones": [],
+                   "data.batch_size": 16, "runtime.ema_decay": 0.99},
+    ),
+    RunSpec(
+        name="photo_x4", recipe="photo", init=("shipped:photo_x4", "run:srresnet_x4", "shipped:srresnet_x4"), share=0.25,
+        base_lr=1.5e-4, overrides={"data.batch_size": 16, "runtime.ema_decay": 0.995},
+    ),
+)
+
+# Smoke runs: the same plan on a generator and discriminator small enough for seconds on a CPU.
+SMOKE_OVERRIDES = {
+    "model.num_blocks": 1, "model.channels": 8, "data.crop": 32, "data.batch_size": 2, "data.val_max_images": 1,
+    "runtime.threads": 1, "runtime.log_interval": 1,
+}
+SMOKE_GAN = {"phases.gan.discriminator.channels": 2, "phases.gan.adversarial.shift": 4}
+SMOKE_PHOTO = {"data.realistic.kernel_sizes": [7], "data.realistic.kernel_probs": [1.0, 0.0, 0.0, 0.0]}
+
+
+def load_plan(path: Path | None, sets: list[str]) -> list[RunSpec]:
+    """The default plan, or the one in ``path``; then the ``RUN:KEY=VALUE`` overrides."""
+    if path is None:
+        plan = list(DEFAULT_PLAN)
+    else:
+        known = {f.name for f in fields(RunSpec)}
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        plan = []
+        for item in raw:
+            unknown = set(item) - known
+            if unknown:
+                raise ValueError(f"{path}: unknown run field(s) {sorted(unknown)}; known: {sorted(known)}")
+            plan.append(RunSpec(**{**item, "init": tuple(item.get("init", ()))}))
+    from trainer.config import parse_value
+
+    for item in sets:
+        target, _, assignment = item.partition(":")
+        key, eq, value = assignment.partition("=")
+        if not eq or not key:
+            raise ValueError(f"--set {item!r}: expected RUN:KEY=VALUE")
+        matches = [i for i, r in enumerate(plan) if r.name == target]
+        if not matches:
+            raise ValueError(f"--set {item!r}: no run named {target!r} in the plan ({', '.join(r.name for r in plan)})")
+        for i in matches:
+            plan[i] = replace(plan[i], overrides={**plan[i].overrides, key.strip(): parse_value(value.strip())})
+    return plan
+
+
+def smoke_overrides(spec: RunSpec) -> dict[str, Any]:
+    """What a smoke run adds to a run's overrides."""
+    extra = dict(SMOKE_OVERRIDES)
+    if spec.recipe.startswith("srgan") or any(k.startswith("phases.gan.") for k in spec.overrides):
+        extra.update(SMOKE_GAN)
+    if spec.recipe == "photo" or spec.overrides.get("data.degradation") == "realistic":
+        extra.update(SMOKE_PHOTO)
+    return extra
+
+
+def describe(plan: list[RunSpec]) -> list[dict[str, Any]]:
+    """The plan as plain data (for the results)."""
+    return [{**asdict(r), "init": list(r.init)} for r in plan]
