@@ -55,11 +55,12 @@ def make_model(folder: Path, blocks: int, channels: int) -> str:
     import torch
 
     from trainer.modelfile import save_model
-    from trainer.models import build
+    from trainer.models import build_model
 
     torch.manual_seed(0)
-    model = build("srresnet", num_blocks=blocks, channels=channels, scale=4)
-    path = save_model(model.eval(), folder / f"bench_srresnet_b{blocks}_c{channels}.safetensors")
+    model = build_model("srresnet", num_blocks=blocks, channels=channels, scale=4)
+    model.module.eval()
+    path = save_model(model, folder / f"bench_srresnet_b{blocks}_c{channels}.safetensors")
     return str(path)
 
 

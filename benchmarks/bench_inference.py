@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_inference.py            # CPU or GPU, whichever `auto` picks
     .venv/bin/python benchmarks/bench_inference.py --skip-large --repeats 3
+    python benchmarks/bench_inference.py --device cuda --json OUT.json   # figures also as JSON (gpu_run.py)
 
 Everything is measured in one run on the current machine. On a shared machine the share of the cores
 this process gets changes from second to second, so besides wall-clock figures every CPU run is also
@@ -43,6 +44,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from trainer.atomic import atomic_write_text  # noqa: E402
 from trainer.imageio import ImageData  # noqa: E402
 from trainer.inference import Upscaler  # noqa: E402
 from trainer.models import build  # noqa: E402
@@ -61,7 +63,7 @@ def make_model(args: argparse.Namespace) -> torch.nn.Module:
     if args.model:
         from trainer import zoo
 
-        return zoo.load(args.model)
+        return zoo.load(args.model).module
     torch.manual_seed(0)
     model = build("srresnet", num_blocks=args.blocks)
     photo = test_image(256)
@@ -71,6 +73,13 @@ def make_model(args: argparse.Namespace) -> torch.nn.Module:
             y, x = np.random.default_rng(i).integers(0, 256 - 48, 2)
             model(to_tensor(photo[y : y + 48, x : x + 48]))
     return model.eval()
+
+
+def _zoo_blocks(model_arg: str) -> int:
+    """``num_blocks`` recorded in a zoo model's header (16 when it does not say)."""
+    from trainer import zoo
+
+    return int(zoo.find_model(model_arg).metadata.get("hparams", {}).get("num_blocks", 16))
 
 
 def test_image(size: int) -> np.ndarray:
@@ -115,7 +124,7 @@ class Clock:
         return out, wall, (cpu / self.threads if self.device.type == "cpu" else wall)
 
 
-def conv_roofline(clock: Clock, dtype: torch.dtype) -> tuple[float, float, str]:
+def conv_roofline(clock: Clock, dtype: torch.dtype, quick: bool = False) -> tuple[float, float, str]:
     """Best (wall, cpu-time) GFLOP/s of a 3x3 64->64 conv over a few sizes and both layouts.
 
     Each size runs ~0.5 s per sample (best of 2 samples), so the roofline is not the luckiest of
@@ -124,6 +133,8 @@ def conv_roofline(clock: Clock, dtype: torch.dtype) -> tuple[float, float, str]:
     device = clock.device
     best_w, best_c, where = 0.0, 0.0, ""
     configs = ((96, 1, 40), (128, 1, 24), (256, 1, 6)) if device.type == "cpu" else ((256, 8, 40), (512, 8, 10), (512, 1, 40))
+    if quick:  # --quick: a smoke run of the script (scripts/gpu_run.py --smoke), not a measurement
+        configs = ((16, 1, 2),)
     for layout in (torch.contiguous_format, torch.channels_last):
         conv = torch.nn.Conv2d(64, 64, 3, padding=1).to(device, dtype, memory_format=layout).eval()
         for s, n, reps in configs:
@@ -158,7 +169,7 @@ def large_child(size: int, blocks: int, model_arg: str | None) -> None:
     print(json.dumps({"wall": wall, "cpu": cpu, "tile": up.tile_for(size, size), "shape": list(out.pixels.shape), "peak_rss": peak}))
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--size", type=int, default=512, help="input size for the throughput runs (default 512)")
     p.add_argument("--blocks", type=int, default=16)
@@ -169,8 +180,10 @@ def main() -> int:
     p.add_argument("--skip-large", action="store_true")
     p.add_argument("--skip-naive", action="store_true")
     p.add_argument("--spin", action="store_true", help="keep OpenMP's default spin-waiting (see the top of the file)")
+    p.add_argument("--quick", action="store_true", help="one tiny roofline size: checks the script runs (numbers meaningless)")
+    p.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures to PATH as JSON")
     p.add_argument("--large-child", action="store_true", help=argparse.SUPPRESS)
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.large_child:
         large_child(args.large, args.blocks, args.model)
         return 0
@@ -180,7 +193,7 @@ def main() -> int:
     device = up.device
     repeats = args.repeats or (1 if device.type == "cpu" else 5)
     img = test_image(args.size)
-    flops_px = srresnet_flops_per_px(args.blocks) if not args.model else srresnet_flops_per_px(getattr(model, "hparams", {}).get("num_blocks", 16))
+    flops_px = srresnet_flops_per_px(args.blocks) if not args.model else srresnet_flops_per_px(_zoo_blocks(args.model))
     print(f"device {device} ({torch.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}), torch {torch.__version__}")
     print(f"model srresnet B={args.blocks} x4, {flops_px / 1e6:.2f} MFLOP per LR pixel; input {args.size}x{args.size} RGB")
     print(f"engine: precision {up.precision}, channels_last {up.channels_last}, tile {up.tile_for(args.size, args.size)} "
@@ -196,13 +209,13 @@ def main() -> int:
     engine: list[tuple[float, float]] = []
     naive_out = engine_out = None
     for _ in range(repeats):
-        roof.append(conv_roofline(clock, up.dtype))
+        roof.append(conv_roofline(clock, up.dtype, args.quick))
         if not args.skip_naive:
             naive_out, wall, cpu = clock(lambda: naive_upscale(naive_model, img, device))
             naive.append((wall, cpu))
         engine_out, wall, cpu = clock(lambda: up.upscale_array(img))
         engine.append((wall, cpu))
-    roof.append(conv_roofline(clock, up.dtype))
+    roof.append(conv_roofline(clock, up.dtype, args.quick))
     mp = args.size * args.size / 1e6
     cpu_note = device.type == "cpu"
     print()
@@ -238,6 +251,17 @@ def main() -> int:
         print(f"engine / naive: {speed}; max abs diff of the uint8 outputs: {diff}")
     frac = f"{en_c * flops_px / 1e3 / roof_c:.0%} (wall clock: {en_w * flops_px / 1e3 / roof_w:.0%})" if cpu_note else f"{en_w * flops_px / 1e3 / roof_w:.0%}"
     print(f"engine GFLOP/s / conv roofline: {frac}")
+    # The ratios use the CPU-time figures on the CPU (see Clock), wall clock on GPUs, as printed above.
+    en, rf = (en_c, roof_c) if cpu_note else (en_w, roof_w)
+    figures = {
+        "device": str(device), "precision": up.precision, "size": args.size, "tile": up.tile_for(args.size, args.size),
+        "engine_mp_s": en, "engine_gflop_s": en * flops_px / 1e3, "roofline_gflop_s": rf, "roofline_best": where,
+        "engine_roofline_fraction": en * flops_px / 1e3 / rf,
+    }
+    if naive:
+        nv = nv_c if cpu_note else nv_w
+        figures.update({"naive_mp_s": nv, "engine_over_naive": en / nv, "max_levels_vs_naive": diff})
+    _write_json(args.json, figures)
 
     if not args.skip_large:
         cmd = [sys.executable, __file__, "--large-child", "--large", str(args.large), "--blocks", str(args.blocks)]
@@ -251,7 +275,17 @@ def main() -> int:
         info = json.loads(res.stdout.strip().splitlines()[-1])
         print(f"{args.large}x{args.large} -> {info['shape'][1]}x{info['shape'][0]}: peak RSS {info['peak_rss'] / 2**30:.2f} GB "
               f"(tile {info['tile']}; {info['wall']:.0f} s wall, {info['cpu']:.0f} s with the cores to itself)")
+        figures.update({"large": args.large, "large_peak_rss_gb": info["peak_rss"] / 2**30, "large_tile": info["tile"],
+                        "large_wall_s": info["wall"]})
+        _write_json(args.json, figures)
     return 0
+
+
+def _write_json(path: Path | None, figures: dict) -> None:
+    """Write ``figures`` to ``path`` (when given) as JSON, replacing the file atomically."""
+    if path is None:
+        return
+    atomic_write_text(path, json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from trainer import zoo
+from trainer.atomic import atomic_path
 from trainer.evaluation import model_upscale_fn, read_rgb_u8
+from trainer.loaded_model import LoadedModel
 from trainer.metrics import bicubic_upscale, prepare_pair, psnr_y
 
 
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _jpeg_panels(args: argparse.Namespace, first, scale: int) -> int:  # noqa: ANN001 - a loaded model
+def _jpeg_panels(args: argparse.Namespace, first: LoadedModel, scale: int) -> int:
     import io
 
     from trainer.imresize import imresize
@@ -97,10 +99,8 @@ def _write(panels: list[tuple[str, np.ndarray]], args: argparse.Namespace, hr: n
     for t in tiles:
         out.paste(t, (pos, 0))
         pos += t.width + gap
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.output.with_suffix(".tmp.png")
-    out.save(tmp)
-    tmp.replace(args.output)
+    with atomic_path(args.output) as tmp:  # the format from the output's suffix, written under a temp name
+        out.save(tmp, format=Image.registered_extensions().get(args.output.suffix.lower(), "PNG"))
     print(f"wrote {args.output} ({out.width}x{out.height})")
 
 

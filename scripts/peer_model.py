@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trainer.loaded_model import LoadedModel
+
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / ".data" / "peer" / "netG_epoch_4_100.pth"
 
 
@@ -61,12 +63,11 @@ class PeerGenerator(nn.Module):
         return (torch.tanh(self.block8(first + y)) + 1) / 2
 
 
-def load_peer(path: str | Path = DEFAULT_PATH) -> PeerGenerator:
+def load_peer(path: str | Path = DEFAULT_PATH) -> LoadedModel:
     """The peer generator with its published weights (eval mode); a clear error when the file is missing."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: the peer's weights are not there; see scripts/peer_model.py for where to get them")
     model = PeerGenerator()
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    model.scale = 4  # what trainer.evaluation.model_upscale_fn reads
-    return model.eval()
+    return LoadedModel(model.eval(), "peer_srgan", scale=4, source=path)

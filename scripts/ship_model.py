@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from trainer import modelfile, paths
+from trainer.atomic import atomic_write_text
 from trainer.evaluation import evaluate_set, model_upscale_fn, resolve_dataset
 
 SETS = ("Set5", "Set14", "BSD68")
@@ -184,9 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     modelfile.save_model(src, dest, metadata=user_meta, dtype=dtype)
     full = modelfile.read_metadata(dest)
     card = card_markdown(args.name, full, figures, args.note, web)
-    tmp = dest.with_suffix(".md.tmp")
-    tmp.write_text(card, encoding="utf-8")
-    tmp.replace(dest.with_suffix(".md"))
+    atomic_write_text(dest.with_suffix(".md"), card)
     print(f"shipped {dest} ({dest.stat().st_size / 1e6:.1f} MB) and {dest.with_suffix('.md')}")
     return 0
 

@@ -15,8 +15,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPainterPath, QPalette, QPen, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from srgan_desktop.comparison_state import ZOOM_STEP, ComparisonState
 from srgan_desktop.qimage import array_to_qimage
+from srgan_desktop.state.comparison_state import ZOOM_STEP, ComparisonState
 
 DIVIDER_GRAB = 8  # px either side of the divider that grab it
 LOUPE_SIZE = 150

@@ -13,8 +13,8 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from srgan_desktop.comparator import ComparatorView
-from srgan_desktop.comparison_state import ZOOM_STEP, ComparisonState
-from srgan_desktop.layers import LAYER_ORDER
+from srgan_desktop.state.comparison_state import ZOOM_STEP, ComparisonState
+from trainer.app.layers import LAYER_ORDER
 
 LAYER_NAMES = {"lr": "LR", "bicubic": "Bicubic", "sr": "SR", "hr": "HR", "error": "Error map", "sr2": "SR (2nd model)"}
 

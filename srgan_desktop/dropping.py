@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as _dt
-import os
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QImage
+
+from trainer.atomic import atomic_path
 
 
 def local_paths(mime: QMimeData | None) -> list[Path]:
@@ -35,12 +35,7 @@ def save_pasted_image(image: QImage, folder: Path) -> Path:
     while target.exists():
         n += 1
         target = folder / f"clipboard-{stamp}-{n}.png"
-    fd, tmp = tempfile.mkstemp(prefix=".clipboard-", suffix=".png", dir=folder)
-    os.close(fd)
-    try:
-        if not image.save(tmp, "PNG"):
+    with atomic_path(target) as tmp:  # trainer.atomic: a half-written file never has the real name
+        if not image.save(str(tmp), "PNG"):
             raise OSError(f"{target}: could not write the pasted image")
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
     return target

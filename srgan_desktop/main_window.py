@@ -17,20 +17,20 @@ from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget
 
 from srgan_desktop.comparator_panel import ComparatorPanel, make_view_actions
-from srgan_desktop.comparison_state import ComparisonState
 from srgan_desktop.dropping import can_accept, local_paths, save_pasted_image
-from srgan_desktop.files import Found, Thumb, scan, thumbnails
-from srgan_desktop.jobs import ItemResult, JobOptions, compare_item, process_item
-from srgan_desktop.model_choices import Environment, ModelChoice, import_model_file, load_environment
 from srgan_desktop.options_panel import OptionsPanel
 from srgan_desktop.queue_panel import QueuePanel
 from srgan_desktop.queue_runner import QueueRunner
-from srgan_desktop.queue_state import QueueItem, QueueModel, Status
 from srgan_desktop.readouts import ReadoutPanel, RegionMetrics
 from srgan_desktop.settings import AppSettings, load_window, save_settings, save_window
+from srgan_desktop.state.comparison_state import ComparisonState
+from srgan_desktop.state.queue_state import QueueItem, QueueModel, Status
 from srgan_desktop.training import install_training
 from srgan_desktop.window_actions import make_window_actions, make_window_menus
 from srgan_desktop.worker import shutdown_workers, start_worker
+from trainer.app.files import Found, Thumb, scan, thumbnails
+from trainer.app.jobs import ItemResult, JobOptions, compare_item, process_item
+from trainer.app.model_choices import Environment, ModelChoice, import_model_file, load_environment
 from trainer.naming import validate_template
 from trainer.pipeline.models import AUTO
 

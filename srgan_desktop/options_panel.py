@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from srgan_desktop.model_choices import Environment
 from srgan_desktop.settings import FORMATS, PRECISIONS, AppSettings
+from trainer.app.model_choices import Environment
 from trainer.naming import TemplateError, render_name, validate_template
 from trainer.pipeline.models import AUTO, model_label
 

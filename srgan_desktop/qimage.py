@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtGui import QImage
 
-from srgan_desktop.layers import to_display_u8
+from trainer.imageio.display import to_display_u8, to_uint8
 
 
 def array_to_qimage(arr: np.ndarray, alpha: np.ndarray | None = None, *, copy: bool = True) -> QImage:
@@ -32,7 +32,7 @@ def array_to_qimage(arr: np.ndarray, alpha: np.ndarray | None = None, *, copy: b
     if alpha is not None:
         al = np.asarray(alpha)
         if al.dtype == np.uint16:
-            al = ((al.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+            al = to_uint8(al)
         rgb = np.repeat(a, 3, axis=2) if grey else a
         buf = np.ascontiguousarray(np.concatenate([rgb, al[:, :, None].astype(np.uint8)], axis=2))
         fmt, channels = QImage.Format.Format_RGBA8888, 4

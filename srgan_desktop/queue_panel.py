@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from srgan_desktop.qimage import array_to_qimage
-from srgan_desktop.queue_state import QueueItem, QueueModel, Status
+from srgan_desktop.state.queue_state import QueueItem, QueueModel, Status
 
 COL_NAME, COL_STATUS = range(2)
 HEADERS = ("File", "Status")

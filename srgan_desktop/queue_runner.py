@@ -11,9 +11,9 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from srgan_desktop.jobs import JobOptions, Progress, Stage, process_item
-from srgan_desktop.queue_state import QueueItem, QueueModel, Status
+from srgan_desktop.state.queue_state import QueueItem, QueueModel, Status
 from srgan_desktop.worker import WorkerHandle, make_worker
+from trainer.app.jobs import JobOptions, Progress, Stage, process_item
 from trainer.pipeline import FileDone, FileStarted
 
 OptionsFor = Callable[[QueueItem], JobOptions]

@@ -4,7 +4,7 @@ no-reference NIQE of each picture shown (SR, bicubic and, with ground truth, HR)
 
 Figures are formatted as ``srgan-eval`` prints them (PSNR 2 decimals, SSIM 4, NIQE 3), from numbers
 computed by ``trainer.metrics`` and ``trainer.niqe`` in the job's worker (see
-:mod:`srgan_desktop.analysis`). Region figures are recomputed in a worker a moment after the view
+:mod:`trainer.app.analysis`). Region figures are recomputed in a worker a moment after the view
 stops moving, for the part of the image on screen.
 """
 
@@ -15,10 +15,10 @@ import math
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from srgan_desktop.analysis import HEATMAP_VMAX, NIQE_MAX_PIXELS, Scores, clip_region, region_scores
-from srgan_desktop.comparison_state import ComparisonState
-from srgan_desktop.jobs import ItemResult
+from srgan_desktop.state.comparison_state import ComparisonState
 from srgan_desktop.worker import WorkerHandle, make_worker
+from trainer.app.analysis import HEATMAP_VMAX, NIQE_MAX_PIXELS, Scores, clip_region, region_scores
+from trainer.app.jobs import ItemResult
 
 COLUMNS = ("Method", "PSNR", "SSIM", "PSNR view", "SSIM view", "NIQE")
 HR_LABEL = "HR (ground truth)"

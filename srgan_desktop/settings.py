@@ -12,11 +12,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
+from trainer.choices import FORMAT_CHOICES, PRECISIONS
+from trainer.naming import DEFAULT_TEMPLATE
+
 ORGANIZATION = "SRGAN Desktop"
 APPLICATION = "srgan-desktop"
-FORMATS = ("same", "png", "jpg", "webp", "tiff")  # "same": the input's decoded format when writable, else PNG
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")  # trainer.device.PRECISIONS, without importing torch
-DEFAULT_TEMPLATE = "{stem}_x{scale}"
+# From the core's light modules (standard library only, no torch): never copies.
+FORMATS = FORMAT_CHOICES  # "same": the input's decoded format when writable, else PNG
 THEMES = ("system", "light", "dark")
 
 

@@ -10,7 +10,7 @@ import os
 
 import torch
 
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+from trainer.choices import PRECISIONS  # the list lives in a torch-free module (the app imports it)
 
 
 def resolve_device(name: str | torch.device | None = None) -> torch.device:

@@ -26,23 +26,31 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from trainer.blockiness import blockiness
-from trainer.imageio import SUPPORTED_SUFFIXES, ImageReadError, read_image
+from trainer.errors import FileError
+from trainer.imageio import SUPPORTED_SUFFIXES, ImageReadError, read_image, to_uint8
 from trainer.metrics import bicubic_upscale, prepare_pair, psnr_y, ssim_y
 from trainer.niqe import niqe as niqe_score
 from trainer.paths import benchmarks_dir
 from trainer.webdegrade import WebDegradation, WebParams
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from trainer.loaded_model import LoadedModel
 
 BENCHMARK_SETS = ("Set5", "Set14", "BSD68")
 
 UpscaleFn = Callable[[np.ndarray], np.ndarray]
 
 
-class EvaluationError(Exception):
-    """A data set or a method cannot be evaluated; the message names the folder/file and why."""
+class EvaluationError(FileError):
+    """A data set or a method cannot be evaluated; ``path`` (the folder/file, when one applies) and ``reason``."""
 
 
 @dataclass(frozen=True)
@@ -119,10 +127,8 @@ def read_rgb_u8(path: Path) -> np.ndarray:
     try:
         pixels = read_image(path).pixels
     except ImageReadError as exc:
-        raise EvaluationError(str(exc)) from exc
-    if pixels.dtype == np.uint16:
-        pixels = np.round(pixels.astype(np.float64) / 257.0).astype(np.uint8)
-    return pixels
+        raise EvaluationError(exc.path, exc.reason) from exc
+    return to_uint8(pixels)
 
 
 def list_benchmark_sets() -> list[str]:
@@ -151,13 +157,13 @@ def resolve_dataset(name_or_folder: str | Path) -> tuple[str, Path]:
         folder = path
         if not folder.exists():
             raise EvaluationError(
-                f"{folder}: no such folder (give a folder of images or one of {', '.join(BENCHMARK_SETS)})"
+                folder, f"no such folder (give a folder of images or one of {', '.join(BENCHMARK_SETS)})"
             )
         if not folder.is_dir():
-            raise EvaluationError(f"{folder}: not a folder (give a folder of images)")
+            raise EvaluationError(folder, "not a folder (give a folder of images)")
         name = folder.resolve().name
     if not image_files(folder):
-        raise EvaluationError(f"{folder}: no images ({', '.join(sorted(_suffixes()))})")
+        raise EvaluationError(folder, f"no images ({', '.join(sorted(_suffixes()))})")
     return name, folder
 
 
@@ -186,10 +192,10 @@ def iter_evaluate_set(
     folder = Path(folder)
     name = name or folder.name
     if not folder.is_dir():
-        raise EvaluationError(f"{folder}: no such folder")
+        raise EvaluationError(folder, "no such folder")
     files = image_files(folder)
     if not files:
-        raise EvaluationError(f"{folder}: no images ({', '.join(sorted(_suffixes()))})")
+        raise EvaluationError(folder, f"no images ({', '.join(sorted(_suffixes()))})")
     yield SetStarted(name, len(files))
     results: list[ImageResult] = []
     for i, path in enumerate(files, 1):
@@ -200,14 +206,14 @@ def iter_evaluate_set(
             else:
                 hr, lr, params = degradation.make_pair(read_rgb_u8(path), scale, i - 1)
         except ValueError as exc:  # e.g. smaller than the scale
-            raise EvaluationError(f"{path}: {exc}") from exc
+            raise EvaluationError(path, str(exc)) from exc
         start = time.perf_counter()
         sr = bicubic_upscale(lr, scale) if upscale_fn is None else upscale_fn(lr)
         seconds = time.perf_counter() - start
         sr = np.asarray(sr)
         if sr.dtype != np.uint8 or sr.shape != hr.shape:
             raise EvaluationError(
-                f"{path}: the method returned {sr.dtype} {sr.shape} for a {lr.shape[1]}x{lr.shape[0]} input; "
+                path, f"the method returned {sr.dtype} {sr.shape} for a {lr.shape[1]}x{lr.shape[0]} input; "
                 f"expected uint8 {hr.shape} (x{scale})"
             )
         try:
@@ -217,7 +223,7 @@ def iter_evaluate_set(
                     result, blockiness=blockiness(sr, scale), hr_blockiness=blockiness(hr, scale), params=params
                 )
         except ValueError as exc:  # too small for the shave or the SSIM window
-            raise EvaluationError(f"{path}: {exc}") from exc
+            raise EvaluationError(path, str(exc)) from exc
         if niqe:
             result = replace(result, niqe=niqe_score(sr, shave=scale), hr_niqe=niqe_score(hr, shave=scale))
         results.append(result)
@@ -257,8 +263,10 @@ def evaluate_set(
     return result
 
 
-def model_upscale_fn(model, device=None) -> UpscaleFn:
+def model_upscale_fn(model: LoadedModel | nn.Module, device: str | torch.device | None = None) -> UpscaleFn:
     """An ``upscale_fn`` running ``model`` (NCHW float in [0, 1] -> x scale) on the whole LR image.
+
+    ``model`` is a :class:`~trainer.loaded_model.LoadedModel` (or a bare ``nn.Module``).
 
     ``device`` (name or torch.device; None = where the model already is) is where it runs, in the
     model's own dtype; the output is clamped and rounded to uint8 by :func:`trainer.tensor.to_numpy`.
@@ -268,6 +276,10 @@ def model_upscale_fn(model, device=None) -> UpscaleFn:
     from trainer.device import resolve_device
     from trainer.tensor import to_numpy, to_tensor
 
+    from trainer.loaded_model import LoadedModel
+
+    if isinstance(model, LoadedModel):
+        model = model.module
     param = next(model.parameters(), None)
     if device is None:
         dev = param.device if param is not None else torch.device("cpu")

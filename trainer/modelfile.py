@@ -22,14 +22,16 @@ import json
 import os
 import pickle
 import re
-import tempfile
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
+
+from trainer.atomic import atomic_path
+from trainer.errors import FileError
+from trainer.loaded_model import LoadedModel
 
 FORMAT_VERSION = 1
 METADATA_KEY = "srgan_desktop"
@@ -45,17 +47,15 @@ _SRRESNET_KEY = re.compile(
 )
 
 
-class ModelFileError(Exception):
+class ModelFileError(FileError):
     """A model file cannot be used; ``path`` and ``reason`` say which and why."""
 
     def __init__(self, path: str | os.PathLike, reason: str) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        super().__init__(Path(path), reason)
 
 
 def save_model(
-    model: nn.Module,
+    model: LoadedModel,
     path: str | os.PathLike,
     *,
     metadata: Mapping[str, Any] | None = None,
@@ -64,7 +64,8 @@ def save_model(
     """Write ``model`` (built by ``trainer.models.build``) to a ``.safetensors`` file, atomically.
 
     Args:
-        model: a registry-built module (it carries ``arch`` and ``hparams``).
+        model: a registry-built network with its description (``trainer.models.build_model`` /
+            ``describe``, or a loaded model): the file records its ``arch``, ``hparams``, ``scale``, ``kind``.
         path: destination; any suffix but ``.pth``/``.pt`` (the file is safetensors either way).
         metadata: JSON-serialisable extras stored with the file (``trained_on``, ``steps``,
             ``metrics``, ``recipe``, ``created``, ``description``, ...). They may not redefine the
@@ -78,14 +79,12 @@ def save_model(
     from safetensors.torch import save_file
 
     path = Path(path)
-    model = getattr(model, "_orig_mod", model)  # torch.compile wrapper: save the module it wraps
     if path.suffix.lower() in PICKLE_SUFFIXES:
         raise ValueError(f"{path}: model files are written as safetensors; use a .safetensors name")
-    arch, hparams = getattr(model, "arch", None), getattr(model, "hparams", None)
-    if not isinstance(arch, str) or not isinstance(hparams, dict):
-        raise ValueError("save_model needs a model built with trainer.models.build (it records arch and hparams)")
-    from trainer import models
-
+    if not isinstance(model, LoadedModel):
+        raise ValueError("save_model needs a LoadedModel (trainer.models.build_model/describe, or load_model): "
+                         "the file records its arch and hparams")
+    module = getattr(model.module, "_orig_mod", model.module)  # torch.compile wrapper: save the module it wraps
     extra = dict(metadata or {})
     clash = sorted(k for k in extra if k in RESERVED_KEYS)
     if clash:
@@ -95,10 +94,10 @@ def save_model(
         raise ValueError(f"dtype must be a floating dtype, got {storage}")
     header = {
         "format_version": FORMAT_VERSION,
-        "arch": arch,
-        "hparams": hparams,
-        "scale": getattr(model, "scale", hparams.get("scale")),
-        "kind": models.get(arch).kind,
+        "arch": model.arch,
+        "hparams": dict(model.hparams),
+        "scale": model.scale,
+        "kind": model.kind,
         "storage_dtype": str(storage).removeprefix("torch."),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **extra,
@@ -111,19 +110,10 @@ def save_model(
     # clone(): safetensors refuses tensors that share storage; contiguous CPU copies are what it writes.
     tensors = {
         key: (t.detach().to("cpu", storage) if t.is_floating_point() else t.detach().cpu()).contiguous().clone()
-        for key, t in model.state_dict().items()
+        for key, t in module.state_dict().items()
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp_name, metadata={"format": "pt", METADATA_KEY: header_json})
-        with open(tmp_name, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:  # trainer.atomic: temp file in the same folder, fsync, rename
+        save_file(tensors, str(tmp), metadata={"format": "pt", METADATA_KEY: header_json})
     return path
 
 
@@ -168,13 +158,14 @@ def load_model(
     arch: str | None = None,
     hparams: Mapping[str, Any] | None = None,
     device: str | torch.device = "cpu",
-) -> nn.Module:
+) -> LoadedModel:
     """Rebuild a network from a model file, in eval mode, float32, on ``device``.
 
     ``.safetensors`` written by :func:`save_model` need nothing else. ``arch``/``hparams`` override
     (or, for files without metadata and for ``.pth``, supply) the architecture; hparams given with
-    the file's own arch are merged over the recorded ones. The returned module carries ``arch``,
-    ``hparams`` and ``metadata`` (the file's metadata dict, ``{}`` for a ``.pth``).
+    the file's own arch are merged over the recorded ones. Returns a :class:`LoadedModel`: the module
+    with its ``arch``, ``hparams`` (defaults filled in), ``scale``, ``kind``, ``source`` (this file)
+    and ``metadata`` (the file's metadata dict, ``{}`` for a ``.pth``).
 
     Raises:
         ModelFileError: with the path and the reason: missing/corrupt/truncated file, a pickle that
@@ -205,14 +196,14 @@ def load_model(
     hp = {**base, **dict(hparams or {})}
 
     try:
-        model = models.build(arch, **hp)
+        model = models.describe(models.build(arch, **hp), arch, hp, source=path, metadata=meta)
     except KeyError as exc:
         raise ModelFileError(path, str(exc.args[0]) if exc.args else f"unknown architecture {arch!r}") from exc
     except (TypeError, ValueError) as exc:
         raise ModelFileError(path, f"cannot build {arch!r} with {hp}: {exc}") from exc
     _load_strict(model, state, path)
-    model.metadata = meta
-    return model.to(resolve_device(device)).eval()
+    model.module.to(resolve_device(device)).eval()
+    return model
 
 
 def infer_srresnet_hparams(state: Mapping[str, torch.Tensor]) -> dict[str, Any] | None:
@@ -285,9 +276,9 @@ def _strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
-def _load_strict(model: nn.Module, state: Mapping[str, torch.Tensor], path: Path, limit: int = 10) -> None:
+def _load_strict(model: LoadedModel, state: Mapping[str, torch.Tensor], path: Path, limit: int = 10) -> None:
     """``load_state_dict(strict=True)`` with an error that lists what does not match."""
-    expected = model.state_dict()
+    expected = model.module.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
     shapes = [
@@ -308,6 +299,5 @@ def _load_strict(model: nn.Module, state: Mapping[str, torch.Tensor], path: Path
             parts.append(f"unexpected keys: {few(unexpected)}")
         if shapes:
             parts.append(f"shape mismatches: {few(shapes)}")
-        arch = getattr(model, "arch", type(model).__name__)
-        raise ModelFileError(path, f"weights do not match {arch!r} {getattr(model, 'hparams', '')}: " + "; ".join(parts))
-    model.load_state_dict(state, strict=True)
+        raise ModelFileError(path, f"weights do not match {model.arch!r} {dict(model.hparams)}: " + "; ".join(parts))
+    model.module.load_state_dict(state, strict=True)

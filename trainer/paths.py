@@ -28,9 +28,8 @@ def shared_data_dir() -> Path:
         candidate = parent / "shared" / "data"
         if candidate.is_dir():
             return candidate
-    # This workplace keeps the shared data at /work/shared/data; a clone elsewhere still finds it.
-    fallback = Path("/work/shared/data")
-    return fallback if fallback.is_dir() else PROJECT_ROOT.parent / "shared" / "data"
+    # Nothing found: the place next to the checkout (errors name it; SRGAN_SHARED_DATA moves it).
+    return PROJECT_ROOT.parent / "shared" / "data"
 
 
 def benchmarks_dir() -> Path:

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from torch import nn
 
+from trainer.atomic import atomic_path, atomic_write_text
+from trainer.loaded_model import LoadedModel
 from trainer.modelfile import PICKLE_SUFFIXES, ModelFileError, load_model, read_metadata, save_model
 from trainer.paths import models_dir, user_data_dir
 # Re-exported: the table of what each shipped model is for lives in a torch-free module.
@@ -89,7 +90,7 @@ class ZooModel:
         except FileNotFoundError:
             return ""
 
-    def load(self, *, device: str | torch.device = "cpu") -> nn.Module:
+    def load(self, *, device: str | torch.device = "cpu") -> LoadedModel:
         """Build the network from the file (see ``trainer.modelfile.load_model``)."""
         return load_model(self.path, device=device)
 
@@ -176,7 +177,7 @@ def default_model_name() -> str:
     return (x4 or shipped)[0].name
 
 
-def load(name_or_path: str | os.PathLike | None = None, *, device: str | torch.device = "cpu") -> nn.Module:
+def load(name_or_path: str | os.PathLike | None = None, *, device: str | torch.device = "cpu") -> LoadedModel:
     """Load a zoo model by name or path (None: the default model), eval mode, on ``device``.
 
     Raises:
@@ -196,7 +197,7 @@ def check_name(name: str) -> str:
 
 
 def save_user_model(
-    model: nn.Module,
+    model: LoadedModel,
     name: str,
     *,
     metadata: dict[str, Any] | None = None,
@@ -214,7 +215,7 @@ def save_user_model(
         raise FileExistsError(f"a user model named {name!r} already exists at {path}")
     save_model(model, path, metadata=metadata, dtype=dtype)
     if card is not None:
-        path.with_suffix(CARD_SUFFIX).write_text(card, encoding="utf-8")
+        atomic_write_text(path.with_suffix(CARD_SUFFIX), card)
     return _entry(path, "user")
 
 
@@ -237,11 +238,8 @@ def install_model(source_path: str | os.PathLike, name: str | None = None, *, ov
     dest.parent.mkdir(parents=True, exist_ok=True)
     # Card first, model last and by rename: a half-copied file never shows up in the zoo.
     if src.with_suffix(CARD_SUFFIX).is_file():
-        shutil.copyfile(src.with_suffix(CARD_SUFFIX), dest.with_suffix(CARD_SUFFIX))
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    try:
+        with atomic_path(dest.with_suffix(CARD_SUFFIX)) as tmp:
+            shutil.copyfile(src.with_suffix(CARD_SUFFIX), tmp)
+    with atomic_path(dest) as tmp:
         shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
     return _entry(dest, "user")

@@ -1,14 +1,16 @@
 """Training in the desktop app: the wizard, the live monitor and the list of runs.
 
-The main window calls :func:`install_training` once; everything else lives in this package:
+The main window calls :func:`install_training` once; this package holds only widgets, pages and
+the controller. Their Qt-free logic is the core's ``trainer.train.support``:
 
-* ``wizard`` and ``page_*``: the five-page wizard that edits a ``config_draft.ConfigDraft`` and
-  produces a ``TrainingConfig``; ``data_check`` and ``probe`` are its Qt-free worker jobs.
-* ``session``: one run of ``trainer.train.train`` in the application's worker thread;
-  ``training_state``: the plain state the monitor observes (loss history, status, ETA).
+* ``wizard`` and ``page_*``: the five-page wizard that edits a ``ConfigDraft``
+  (``support.config_draft``) and produces a ``TrainingConfig``; the folder check
+  (``support.data_check``) and the speed probe (``support.probe``) run as its worker jobs.
+* ``session``: one run of ``trainer.train.train`` in the application's worker thread, folded into
+  the ``MonitorState`` the monitor observes (``support.run_state``: loss history, status, ETA).
 * ``monitor`` and ``plots``: the dock with curves, validation crops, controls and error advice
-  (``errors``); ``runs`` / ``runs_panel``: past and interrupted runs; ``snapshot``: models of a run
-  for the model picker; ``controller``: the glue.
+  (``support.advice``); ``runs_panel``: past and interrupted runs (``support.runs``);
+  ``controller``: the glue, which installs a run's models in the model picker (``support.run_models``).
 
 Importing this package is cheap (no torch, no pyqtgraph); they load when training is used.
 """

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -21,6 +21,11 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu
 from srgan_desktop.training.runs_panel import RunsPanel
 from srgan_desktop.training.session import TrainingSession
 from srgan_desktop.worker import start_worker
+from trainer.train.events import CheckpointSaved, Finished, ModelExported  # plain dataclasses: no torch
+from trainer.train.layout import CHECKPOINT_DIR, CONFIG_FILE
+
+if TYPE_CHECKING:
+    from trainer.config import TrainingConfig
 
 SHUTDOWN_TIMEOUT_S = 60.0
 
@@ -131,14 +136,14 @@ class TrainingController(QObject):
 
     def start(self, request: Any) -> TrainingSession | None:
         """Start the run of a wizard's ``StartRequest``."""
-        return self._run(request.config, request.run_dir, holdout_source=request.holdout_source, holdout=request.holdout)
+        return self._run(request.config, request.run_dir)
 
     def resume(self, run_dir: str | Path, overrides: dict[str, Any] | None = None) -> TrainingSession | None:
         """Continue a run from its newest checkpoint (``overrides`` change e.g. the learning rate)."""
         from trainer.config import ConfigError, apply_overrides, load
 
         try:
-            config = load(Path(run_dir) / "config.toml")
+            config = load(Path(run_dir) / CONFIG_FILE)
             if overrides:
                 config = apply_overrides(config, overrides)
         except ConfigError as exc:
@@ -146,7 +151,7 @@ class TrainingController(QObject):
             return None
         return self._run(config, Path(run_dir), resume=True)
 
-    def _run(self, config: Any, run_dir: Path, **kwargs: Any) -> TrainingSession | None:
+    def _run(self, config: TrainingConfig, run_dir: Path, **kwargs: Any) -> TrainingSession | None:
         if self.busy:
             self._say("A model is already training; stop it first (one run at a time).")
             self.monitor_dock.show()
@@ -164,9 +169,8 @@ class TrainingController(QObject):
 
     # -- events of the run -------------------------------------------------------------------------
     def _on_event(self, event: Any) -> None:
-        kind = type(event).__name__
-        if kind == "ModelExported":
-            from srgan_desktop.training.snapshot import install_export, model_name
+        if isinstance(event, ModelExported):
+            from trainer.train.support.run_models import install_export, model_name
 
             name = model_name(self.session.run_dir, self.session.config, event.phase)
             try:
@@ -175,11 +179,11 @@ class TrainingController(QObject):
                 self.session.state.note(f"Could not add {Path(event.path).name} to the model picker: {exc}")
                 return
             self._installed(name)
-        elif kind == "CheckpointSaved" and event.reason == "request":
-            from srgan_desktop.training.snapshot import export_checkpoint
+        elif isinstance(event, CheckpointSaved) and event.reason == "request":
+            from trainer.train.support.run_models import save_snapshot
 
             session = self.session
-            start_worker(export_checkpoint, session.config, event.path, session.run_dir,
+            start_worker(save_snapshot, event.path, session.run_dir,
                          connect={"returned": lambda result: self._installed(result[1]),
                                   "errored": lambda text: session.state.note(f"Could not save the model: {text}")})
 
@@ -194,7 +198,7 @@ class TrainingController(QObject):
 
     def _on_ended(self, event: Any) -> None:
         self.runs.refresh()
-        if event is not None and type(event).__name__ == "Finished" and not event.stopped:
+        if isinstance(event, Finished) and not event.stopped:
             self._say(f"Training finished: {Path(event.run_dir).name}")
 
     # -- actions -----------------------------------------------------------------------------------
@@ -219,9 +223,9 @@ class TrainingController(QObject):
         elif name in ("retry_batch", "retry_crop", "pixel_loss"):
             self._retry(config, run_dir, name)
 
-    def _retry(self, config: Any, run_dir: Path, how: str) -> None:
-        from srgan_desktop.training.config_draft import ConfigDraft, use_pixel_loss
+    def _retry(self, config: TrainingConfig, run_dir: Path, how: str) -> None:
         from trainer.config import apply_overrides
+        from trainer.train.support.config_draft import ConfigDraft, use_pixel_loss
 
         data = config.data
         if how == "retry_batch":
@@ -233,7 +237,7 @@ class TrainingController(QObject):
             use_pixel_loss(draft)
             config = dataclasses.replace(draft.build(), data=config.data)
         # The failed run's folder is reused when it has no checkpoint (a run that failed at its first steps).
-        target = run_dir if not (run_dir / "checkpoints").is_dir() else _sibling(run_dir)
+        target = run_dir if not (run_dir / CHECKPOINT_DIR).is_dir() else _sibling(run_dir)
         self._run(config, target)
 
     def show_run(self, run_dir: str | Path) -> None:
@@ -247,11 +251,11 @@ class TrainingController(QObject):
         from trainer.config import load
         from trainer.train.runlog import read_metrics
 
-        from srgan_desktop.training.training_state import state_from_records
+        from trainer.train.support.run_state import state_from_records
 
         state = state_from_records(run_dir, read_metrics(run_dir))
         try:
-            config = load(Path(run_dir) / "config.toml")
+            config = load(Path(run_dir) / CONFIG_FILE)
         except Exception:  # noqa: BLE001 - the curves are shown without the config
             config = None
         self.session = None
@@ -263,8 +267,8 @@ class TrainingController(QObject):
         """Install the newest model of a run (if needed) and compare it in the viewer."""
         from trainer.config import load
 
-        from srgan_desktop.training.runs import read_run
-        from srgan_desktop.training.snapshot import install_export, name_for_file
+        from trainer.train.support.run_models import install_export, name_for_file
+        from trainer.train.support.runs import read_run
 
         info = read_run(run_dir)
         model = info.final_model
@@ -272,7 +276,7 @@ class TrainingController(QObject):
             self._say(f"{info.name} has no model yet")
             return
         try:
-            name = name_for_file(run_dir, load(Path(run_dir) / "config.toml"), model)
+            name = name_for_file(run_dir, load(Path(run_dir) / CONFIG_FILE), model)
             install_export(model, name)
         except Exception as exc:  # noqa: BLE001 - a message, not a crash
             self._say(f"Cannot use {model.name}: {exc}")

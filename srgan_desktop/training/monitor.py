@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFont
@@ -28,10 +28,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from srgan_desktop.training.errors import Advice, advise
 from srgan_desktop.training.plots import TrainingPlots
-from srgan_desktop.training.training_state import MonitorState, format_duration
 from srgan_desktop.training.widgets import ERROR_STYLE, help_label, pixmap
+from trainer.train.layout import CHECKPOINT_DIR, STEP_RE
+from trainer.train.support.advice import Advice, advise
+from trainer.train.support.run_state import MonitorState, format_duration
+
+if TYPE_CHECKING:
+    from srgan_desktop.training.session import TrainingSession
+    from trainer.config import TrainingConfig
 
 REFRESH_HZ = 4
 CROP_SIDE = 104
@@ -141,7 +146,7 @@ class MonitorWidget(QWidget):
         super().__init__(parent)
         self.session = None
         self.state = MonitorState(status="idle")
-        self.config: Any = None
+        self.config: TrainingConfig | None = None
         self._seen = (-1, -1)
         self._notices = 0
 
@@ -208,7 +213,7 @@ class MonitorWidget(QWidget):
         self.refresh(force=True)
 
     # -- what is shown ---------------------------------------------------------------------------
-    def attach(self, state: MonitorState, session: Any = None, config: Any = None) -> None:
+    def attach(self, state: MonitorState, session: TrainingSession | None = None, config: TrainingConfig | None = None) -> None:
         """Show ``state`` (a live run when ``session`` is given, else a past run's log)."""
         if self.session is not None and hasattr(self.session, "event"):
             try:
@@ -300,5 +305,5 @@ class MonitorWidget(QWidget):
 
 
 def _has_checkpoint(run_dir: str) -> bool:
-    folder = Path(run_dir) / "checkpoints" if run_dir else None
-    return bool(folder and folder.is_dir() and any(n.startswith("step_") for n in os.listdir(folder)))
+    folder = Path(run_dir) / CHECKPOINT_DIR if run_dir else None
+    return bool(folder and folder.is_dir() and any(STEP_RE.match(n) for n in os.listdir(folder)))

@@ -7,8 +7,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QWizardPage
 
-from srgan_desktop.training.config_draft import ConfigDraft, Problem
 from srgan_desktop.training.widgets import ProblemBox
+from trainer.train.support.config_draft import ConfigDraft, Problem
 
 
 def draft_value(draft: ConfigDraft, key: str) -> Any:

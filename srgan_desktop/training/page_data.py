@@ -25,11 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from srgan_desktop.training.config_draft import Problem, benchmark_val_dir
-from srgan_desktop.training.data_check import DataReport, ScanProgress, Thumbnail, preview_pairs, scan_training_folder
 from srgan_desktop.training.page_base import DraftPage, draft_value
 from srgan_desktop.training.widgets import help_label, image_label, pixmap
 from srgan_desktop.worker import make_worker
+from trainer.train.support.config_draft import Problem, benchmark_val_dir
+from trainer.train.support.data_check import DataReport, ScanProgress, Thumbnail, preview_pairs, scan_training_folder
 
 PREVIEW_SIDE = 120
 # data.degradation choices offered here (the config also has bicubic-torch and gaussian, for experts).

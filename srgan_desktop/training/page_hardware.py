@@ -5,10 +5,10 @@ from __future__ import annotations
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout
 
 from srgan_desktop.training.page_base import DraftPage, draft_value
-from srgan_desktop.training.probe import ProbeProgress, ProbeResult, estimate_seconds, probe_speed, time_limited
-from srgan_desktop.training.training_state import format_duration
 from srgan_desktop.training.widgets import add_field, help_label, row
 from srgan_desktop.worker import make_worker
+from trainer.train.support.probe import ProbeProgress, ProbeResult, estimate_seconds, probe_speed, time_limited
+from trainer.train.support.run_state import format_duration
 
 PRECISION_TEXT = {
     "auto": "auto (half precision on a GPU, full on the CPU)",

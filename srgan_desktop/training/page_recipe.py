@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from srgan_desktop.training.config_draft import RECIPE_LABELS, use_pixel_loss
 from srgan_desktop.training.page_base import DraftPage, draft_value
 from srgan_desktop.training.widgets import add_field, help_label
+from trainer.train.support.config_draft import RECIPE_LABELS, use_pixel_loss
 
 HELP = {
     "crop": "Side of the square pieces cut from your images. The model sees pieces {lr}×{lr} pixels large and "

@@ -83,12 +83,12 @@ class SummaryPage(DraftPage):
         """Write the config (as the run will use it) to ``path``."""
         from trainer.config import save
 
-        return save(self.draft.build(for_run=True), path)
+        return save(self.draft.build(), path)
 
     def changed(self) -> None:
         try:
-            config = self.draft.build(for_run=True)
-            text = self.draft.to_toml(for_run=True)
+            config = self.draft.build()
+            text = self.draft.to_toml()
         except Exception as exc:  # noqa: BLE001 - the problem box names the field
             self.toml.setPlainText(f"# the configuration is not valid yet:\n# {exc}")
             self.plan.setText("")
@@ -112,7 +112,7 @@ def plan_text(draft, config, estimate: str) -> str:  # noqa: ANN001 - ConfigDraf
     text = (f"Train <b>{config.model.arch}</b> ({size}) ×{config.data.scale} {start}, on {images} of "
             f"<tt>{Path(draft.train_dir).name}</tt>, {val}. {phases}.")
     if draft.val_mode == "holdout":
-        text += " The hold-out split is made in the run folder (links to your images) when the run starts."
+        text += " The held-out images are never trained on; the trainer picks them (the same ones on every resume)."
     return text + (f" <b>{estimate}</b>" if estimate else "")
 
 

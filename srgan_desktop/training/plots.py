@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGridLayout, QWidget
 
-from srgan_desktop.training.training_state import DISCRIMINATOR_LOSSES, GENERATOR_LOSSES, LossHistory
+from trainer.train.support.run_state import DISCRIMINATOR_LOSSES, GENERATOR_LOSSES, LossHistory
 
 # (plot key, title, y label, series in that plot)
 PLOTS = (

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from srgan_desktop.training.runs import RunInfo, delete_run, list_runs
 from srgan_desktop.worker import start_worker
+from trainer.train.support.runs import RunInfo, delete_run, list_runs
 
 STATUS = {"finished": "finished", "stopped": "stopped · resumable", "interrupted": "interrupted · resumable",
           "failed": "failed", "running": "training…", "new": "not started"}

@@ -11,23 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEventLoop, QObject, Signal
 
-from srgan_desktop.training.training_state import MonitorState
 from srgan_desktop.worker import WorkerHandle, make_worker
+from trainer.train.events import Error, Finished  # plain dataclasses: no torch
+from trainer.train.support.run_state import MonitorState
+
+if TYPE_CHECKING:
+    from trainer.config import TrainingConfig
+    from trainer.train.events import TrainingControl
 
 
-def training_job(config: Any, run_dir: str | Path, control: Any, *, resume: bool = False,
-                 holdout_source: str = "", holdout: int = 0) -> Iterator[Any]:
-    """The worker's job: make the hold-out split (if any), then yield the trainer's events."""
+def training_job(config: TrainingConfig, run_dir: str | Path, control: TrainingControl, *,
+                 resume: bool = False) -> Iterator[Any]:
+    """The worker's job: yield the trainer's events."""
     from trainer.train import train
 
-    if holdout_source and holdout:
-        from srgan_desktop.training.data_check import split_holdout
-
-        split_holdout(holdout_source, run_dir, holdout)
     yield from train(config, run_dir, control=control, resume=resume)
 
 
@@ -48,8 +49,8 @@ class TrainingSession(QObject):
     event = Signal(object)
     ended = Signal(object)
 
-    def __init__(self, config: Any, run_dir: str | Path, *, resume: bool = False, holdout_source: str = "",
-                 holdout: int = 0, parent: QObject | None = None) -> None:
+    def __init__(self, config: TrainingConfig, run_dir: str | Path, *, resume: bool = False,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         from trainer.train.events import TrainingControl
 
@@ -60,7 +61,7 @@ class TrainingSession(QObject):
         self.state = MonitorState(run_dir=str(self.run_dir), recipe=config.recipe, total_steps=config.total_steps)
         if resume:
             load_history(self.state, self.run_dir)
-        self._kwargs = {"resume": resume, "holdout_source": holdout_source, "holdout": holdout}
+        self._kwargs = {"resume": resume}
         self.handle: WorkerHandle | None = None
         self.final: Any = None
         self._ended = False
@@ -91,14 +92,12 @@ class TrainingSession(QObject):
     def _on_event(self, event: Any) -> None:
         self.state.apply(event)
         self.event.emit(event)
-        if type(event).__name__ in ("Finished", "Error"):
+        if isinstance(event, (Finished, Error)):
             self.final = event
             self._end(event)
 
     def _on_worker_error(self, text: str) -> None:
         # Only failures outside train() get here (e.g. the hold-out split); train() reports its own.
-        from trainer.train.events import Error
-
         exc = self.handle.worker.exception if self.handle is not None else None
         self._on_event(Error(message=text, exc_type=type(exc).__name__ if exc is not None else "RuntimeError"))
 

@@ -10,30 +10,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget, QWizard
 
-from srgan_desktop.training.config_draft import ConfigDraft
 from srgan_desktop.training.page_data import DataPage
 from srgan_desktop.training.page_hardware import HardwarePage
 from srgan_desktop.training.page_model import ModelPage
 from srgan_desktop.training.page_recipe import RecipePage
 from srgan_desktop.training.page_summary import SummaryPage
-from srgan_desktop.training.probe import estimate_seconds
-from srgan_desktop.training.training_state import format_duration
+from trainer.train.support.config_draft import ConfigDraft
+from trainer.train.support.probe import estimate_seconds
+from trainer.train.support.run_state import format_duration
+
+if TYPE_CHECKING:  # the config module is light, but typing needs no import at run time
+    from trainer.config import TrainingConfig
 
 
 @dataclass(frozen=True)
 class StartRequest:
-    """What the wizard asks to run: the config as the run will use it, the run folder and, for a
-    hold-out split, the source folder and how many images to hold out."""
+    """What the wizard asks to run: the config as the run will use it (a hold-out split is its
+    ``data.holdout``) and the run folder."""
 
-    config: Any
+    config: TrainingConfig
     run_dir: Path
-    holdout_source: str = ""
-    holdout: int = 0
 
 
 class TrainingWizard(QWizard):
@@ -95,9 +96,7 @@ class TrainingWizard(QWizard):
     def request(self) -> StartRequest:
         """The :class:`StartRequest` of the current draft (raises ConfigError when invalid)."""
         d = self.draft
-        config = d.build(for_run=True)
-        holdout = d.val_mode == "holdout"
-        return StartRequest(config, d.run_dir, d.train_dir if holdout else "", d.holdout if holdout else 0)
+        return StartRequest(d.build(), d.run_dir)
 
     def accept(self) -> None:
         problems = self.draft.problems() + self.data_page.extra_problems()

@@ -30,11 +30,11 @@ def save_tiny_model(path: Path, seed: int = 0) -> Path:
     import torch
 
     from trainer.modelfile import save_model
-    from trainer.models import build
+    from trainer.models import build_model
 
     torch.manual_seed(seed)
-    model = build("srresnet", num_blocks=2, channels=8, scale=4, bicubic_skip=True)
-    return save_model(model.eval(), path, metadata={"description": "tiny test model"})
+    model = build_model("srresnet", num_blocks=2, channels=8, scale=4, bicubic_skip=True)
+    return save_model(model, path, metadata={"description": "tiny test model"})
 
 
 @pytest.fixture()
@@ -60,7 +60,7 @@ def _gc_in_gui_thread(qapp):
 @pytest.fixture(autouse=True)
 def _fresh_engines():
     """Models cached by the job module belong to one test's temporary folder."""
-    from srgan_desktop.jobs import ENGINES
+    from trainer.app.jobs import ENGINES
 
     ENGINES.clear()
     yield

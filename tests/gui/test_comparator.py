@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QApplication, QMainWindow
 
 from srgan_desktop.comparator import ComparatorView
 from srgan_desktop.comparator_panel import ComparatorPanel, make_view_actions
-from srgan_desktop.comparison_state import ComparisonState
-from srgan_desktop.layers import Layer
+from srgan_desktop.state.comparison_state import ComparisonState
+from trainer.app.layers import Layer
 
 COLOURS = {"bicubic": (220, 30, 30), "sr": (30, 30, 220), "hr": (30, 200, 30), "error": (250, 250, 0)}
 

@@ -9,10 +9,10 @@ import pytest
 from conftest import save_tiny_model, write_image
 from PySide6.QtCore import Qt
 
-from srgan_desktop.files import scan
-from srgan_desktop.jobs import FileFailed, JobOptions, process_item
 from srgan_desktop.queue_panel import format_status
-from srgan_desktop.queue_state import Status
+from srgan_desktop.state.queue_state import Status
+from trainer.app.files import scan
+from trainer.app.jobs import FileFailed, JobOptions, process_item
 from trainer.pipeline import FileDone
 
 

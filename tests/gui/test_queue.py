@@ -7,8 +7,8 @@ import threading
 from conftest import write_image
 from PIL import Image
 
-from srgan_desktop.jobs import Progress, process_item
-from srgan_desktop.queue_state import Status
+from srgan_desktop.state.queue_state import Status
+from trainer.app.jobs import Progress, process_item
 
 
 def run_queue(window, qtbot, paths, timeout=60000):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from conftest import write_image
 
-from srgan_desktop.analysis import clip_region
 from srgan_desktop.readouts import fmt_psnr, fmt_ssim
+from trainer.app.analysis import clip_region
 
 
 @pytest.fixture()
@@ -172,15 +172,3 @@ def test_niqe_of_each_picture_is_shown_and_computed_in_the_worker(make_window, q
     text = window.readouts.info.text()
     assert "NIQE (no reference; lower = more natural): Bicubic n/a · SR: tiny_x4 n/a" in text
     assert "n/a under 192 pixels a side" in text
-
-
-def test_niqe_is_not_computed_for_very_large_pictures(monkeypatch):
-    import trainer.niqe
-    from srgan_desktop import analysis
-
-    def fail(*args, **kwargs):
-        raise AssertionError("NIQE computed for a picture above the limit")
-
-    monkeypatch.setattr(analysis, "NIQE_MAX_PIXELS", 300 * 300)
-    monkeypatch.setattr(trainer.niqe, "niqe", fail)
-    assert analysis.niqe_scores({"sr": np.zeros((301, 300, 3), np.uint8)}, 4) == {"sr": None}

@@ -1,4 +1,4 @@
-"""State objects without widgets: comparison state, queue model, naming, settings, conversions."""
+"""State objects without widgets: comparison state, queue model, naming, settings, QImage conversions."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from srgan_desktop.comparison_state import ComparisonState
-from srgan_desktop.layers import Layer, build_pyramid, colormap_lut, heatmap, to_display_u8
 from srgan_desktop.qimage import array_to_qimage, qimage_to_array
-from srgan_desktop.queue_state import QueueModel, Status, format_duration
+from srgan_desktop.state.comparison_state import ComparisonState
+from srgan_desktop.state.queue_state import QueueModel, Status, format_duration
+from trainer.app.layers import Layer
 from trainer.naming import TemplateError, validate_template
 
 
@@ -93,11 +93,6 @@ def test_pair_kept_across_items_and_side_by_side_panes(qtbot):
     assert (s.left, s.right) == ("bicubic", "hr")
 
 
-def test_lr_layer_is_placed_on_the_canvas_by_its_factor():
-    lay = layers(64, 48)
-    assert lay["lr"].canvas_size == (64, 48) and lay["lr"].pixels.shape[:2] == (12, 16)
-
-
 # -- queue model ----------------------------------------------------------------------------------
 def test_queue_add_update_overall_and_eta(qtbot):
     q = QueueModel()
@@ -159,19 +154,6 @@ def test_settings_round_trip_and_bad_values(tmp_path):
 
 
 # -- conversions ----------------------------------------------------------------------------------
-def test_display_conversion_of_16bit_grey_and_alpha():
-    rng = np.random.default_rng(1)
-    u16 = rng.integers(0, 65536, (5, 6, 3), dtype=np.uint16)
-    assert np.array_equal(to_display_u8(u16), np.round(u16 / 257.0).astype(np.uint8))
-    dark = np.full((2, 2, 1), 200, np.uint16)  # a dark 16-bit image is not mistaken for 8-bit
-    assert to_display_u8(dark).max() == 1
-    grey = rng.integers(0, 256, (4, 4), dtype=np.uint8)
-    assert np.array_equal(to_display_u8(grey), np.repeat(grey[:, :, None], 3, axis=2))
-    rgb = np.full((1, 2, 3), 100, np.uint8)
-    alpha = np.array([[0, 255]], np.uint8)
-    assert to_display_u8(rgb, alpha).tolist() == [[[255, 255, 255], [100, 100, 100]]]
-
-
 def test_qimage_round_trips(qtbot):
     rng = np.random.default_rng(2)
     rgb = rng.integers(0, 256, (7, 9, 3), dtype=np.uint8)
@@ -187,18 +169,3 @@ def test_qimage_round_trips(qtbot):
     assert np.array_equal(back[:, :, 0], np.round(grey16 / 257.0).astype(np.uint8))
 
 
-def test_pyramid_and_heatmap():
-    arr = np.zeros((1000, 600, 3), np.uint8)
-    arr[::2, ::2] = 255
-    levels = build_pyramid(arr)
-    assert [lv.shape[:2] for lv in levels] == [(1000, 600), (500, 300), (250, 150)]
-    assert levels[1].min() == 64 and levels[1].max() == 64  # box average: (255 + 3 * 0) / 4
-    lut = colormap_lut()
-    assert heatmap(np.array([[0.0, 1000.0]]), 32.0).tolist() == [[lut[0].tolist(), lut[255].tolist()]]
-
-
-def test_layers_are_c_contiguous_so_the_view_never_copies_them():
-    transposed = np.zeros((3, 40, 30), np.uint8).transpose(1, 2, 0)  # like imresize's output
-    assert not transposed.flags["C_CONTIGUOUS"]
-    layer = Layer("bicubic", "Bicubic", transposed)
-    assert all(level.flags["C_CONTIGUOUS"] for level in layer.levels)

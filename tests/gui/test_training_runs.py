@@ -8,9 +8,9 @@ import pytest
 from PySide6.QtWidgets import QMainWindow
 from test_training_support import make_images, tiny_config
 
-from srgan_desktop.training.config_draft import ConfigDraft
 from srgan_desktop.training.controller import TrainingController
 from srgan_desktop.training.wizard import StartRequest
+from trainer.train.support.config_draft import ConfigDraft
 
 
 @pytest.fixture(scope="module")

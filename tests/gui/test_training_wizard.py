@@ -9,8 +9,8 @@ import pytest
 from PySide6.QtWidgets import QWizard
 from test_training_support import make_images, tiny_overrides
 
-from srgan_desktop.training.config_draft import ConfigDraft
 from srgan_desktop.training.wizard import StartRequest, TrainingWizard
+from trainer.train.support.config_draft import ConfigDraft
 
 
 @pytest.fixture()
@@ -60,8 +60,9 @@ def test_data_page_checks_the_folder_at_once_and_explains_problems(qtbot, wizard
     page.holdout_n.setValue(1)
     assert _next_enabled(wizard)
     request = wizard.request()
-    assert request.holdout == 1 and request.holdout_source == str(folder)
-    assert request.config.data.train_dir == str(request.run_dir / "data" / "train")
+    # The trainer holds the images out (data.holdout): no links, the run trains on the chosen folder.
+    data = request.config.data
+    assert (data.holdout, data.train_dir, data.val_dir) == (1, str(folder), "")
 
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -121,9 +122,9 @@ def test_model_page_offers_the_registry_and_sets_scale_and_size(qtbot, wizard, t
 
 def test_model_page_fine_tunes_a_user_model(qtbot, env_dirs, no_vgg, tmp_path):
     from trainer.modelfile import save_model
-    from trainer.models import build
+    from trainer.models import build_model
 
-    path = save_model(build("srresnet", scale=2, num_blocks=2, channels=8), env_dirs["user"] / "models" / "mine_x2.safetensors")
+    path = save_model(build_model("srresnet", scale=2, num_blocks=2, channels=8), env_dirs["user"] / "models" / "mine_x2.safetensors")
     w = TrainingWizard(ConfigDraft("quick"), auto_probe=False)
     qtbot.addWidget(w)
     w.show()
@@ -206,7 +207,7 @@ def test_summary_shows_toml_that_round_trips_and_start_emits_the_config(qtbot, w
     page = wizard.summary_page
     assert wizard.currentPage() is page
     shown = loads(page.toml.toPlainText())
-    assert shown == wizard.draft.build(for_run=True) and shown.data.train_dir == str(photos)
+    assert shown == wizard.draft.build() and shown.data.train_dir == str(photos)
     assert "80" not in page.plan.text() and "3 images" in page.plan.text()
     page.name.setText("my run")
     page.name.textEdited.emit("my run")
@@ -231,7 +232,7 @@ def test_summary_shows_toml_that_round_trips_and_start_emits_the_config(qtbot, w
 
 
 def test_hardware_page_probe_measures_speed_and_estimates_the_duration(qtbot, env_dirs, no_vgg, tmp_path, monkeypatch):
-    monkeypatch.setattr("srgan_desktop.training.probe.PROBE_STEPS", 2)
+    monkeypatch.setattr("trainer.train.support.probe.PROBE_STEPS", 2)
     photos = make_images(tmp_path / "photos", n=2)
     draft = ConfigDraft("quick")
     for key, value in tiny_overrides(photos, None, **{"phases.*.iterations": 5000}).items():

@@ -65,13 +65,15 @@ def fake_zoo(monkeypatch):
     """Replace trainer.zoo by a module that knows 'nearest', 'nearest_x2' and 'broken' models."""
     import trainer
 
+    from trainer.loaded_model import LoadedModel
+
     def load(name, device="cpu"):
         if name == "nearest":
-            return NearestX4()
+            return LoadedModel(NearestX4(), "nearest", scale=4)
         if name == "nearest_x2":
-            return NearestX4(scale=2)
+            return LoadedModel(NearestX4(scale=2), "nearest", scale=2)
         if name == "broken":
-            return NearestX4(fail=True)
+            return LoadedModel(NearestX4(fail=True), "nearest", scale=4)
         raise LookupError(f"no model named {name!r}; known models: nearest, nearest_x2, broken")
 
     fake = types.ModuleType("trainer.zoo")
@@ -244,10 +246,10 @@ def test_cli_bad_model_file_with_the_real_zoo(tmp_path, capsys):
 
 def test_cli_real_model_file_round_trip(tmp_path, capsys):
     from trainer.modelfile import save_model
-    from trainer.models import build
+    from trainer.models import build_model
 
     torch.manual_seed(0)
-    model = build("srresnet", num_blocks=1, channels=4)
+    model = build_model("srresnet", num_blocks=1, channels=4)
     path = save_model(model, tmp_path / "tiny.safetensors")
     data_dir = tmp_path / "data"
     data_dir.mkdir()
@@ -255,7 +257,7 @@ def test_cli_real_model_file_round_trip(tmp_path, capsys):
     out = tmp_path / "r.json"
     assert main(["--model", str(path), "--datasets", str(data_dir), "--no-bicubic", "--json", str(out)]) == 0
     data = json.loads(out.read_text())
-    expected = evaluate_set(data_dir, model_upscale_fn(model.eval(), "cpu"), 4)
+    expected = evaluate_set(data_dir, model_upscale_fn(model, "cpu"), 4)
     assert data["tiny"]["data"]["psnr"] == pytest.approx(expected.psnr, abs=1e-6)
 
 

@@ -12,7 +12,9 @@ import pytest
 from PIL import Image, ImageFile, ImageOps, features
 
 from trainer import imageio as tio
-from trainer import imageio_16bit
+from trainer.imageio import bit16 as imageio_16bit
+from trainer.imageio import read as tio_read
+from trainer.imageio import write as tio_write
 from trainer.imageio import (
     OUTPUT_FORMATS,
     SUPPORTED_SUFFIXES,
@@ -422,13 +424,13 @@ def test_interrupted_16_bit_write_cleans_up(tmp_path, monkeypatch):
 
 def test_no_overwrite_holds_even_if_the_file_appears_during_the_write(tmp_path, monkeypatch):
     target = tmp_path / "x.png"
-    real_encode = tio.encode
+    real_encode = tio_write.encode
 
     def racing_encode(image, fh, fmt, **kwargs):
         target.write_bytes(b"written by another job")
         real_encode(image, fh, fmt, **kwargs)
 
-    monkeypatch.setattr(tio, "encode", racing_encode)
+    monkeypatch.setattr(tio_write, "encode", racing_encode)
     with pytest.raises(ImageWriteError, match="already exists"):
         save_image(ImageData(rand((4, 4, 3))), target)
     assert target.read_bytes() == b"written by another job"
@@ -525,7 +527,7 @@ def test_decompression_bomb_limit(tmp_path, monkeypatch):
     Image.fromarray(rand((20, 30, 3))).save(tmp_path / "big.png")
     assert read_image(tmp_path / "big.png").width == 30
     assert Image.MAX_IMAGE_PIXELS is None  # Pillow's nameless warning/error replaced by ours
-    monkeypatch.setattr(tio, "MAX_PIXELS", 500)
+    monkeypatch.setattr(tio_read, "MAX_PIXELS", 500)
     with pytest.raises(ImageReadError, match=r"image too large \(30 x 20 = .* MP, limit 0.0005 MP\)"):
         read_image(tmp_path / "big.png")
     tifffile = pytest.importorskip("tifffile")  # the tifffile path checks before decoding too

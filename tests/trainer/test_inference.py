@@ -312,9 +312,15 @@ def test_precision_falls_back_to_fp32_when_unsupported(tiny):
 
 def test_model_from_file(tmp_path, tiny):
     modelfile = pytest.importorskip("trainer.modelfile")
-    path = modelfile.save_model(tiny, tmp_path / "tiny.safetensors")
+    from trainer.models import describe
+
+    loaded = describe(tiny, "srresnet", {"channels": 8, "num_blocks": 2, "bicubic_skip": True})
+    path = modelfile.save_model(loaded, tmp_path / "tiny.safetensors")
     img = _rgb(16, 16)
-    assert _maxdiff(Upscaler(path, tile=0).upscale_array(img), Upscaler(tiny, tile=0).upscale_array(img)) <= 1
+    from_file = Upscaler(path, tile=0)
+    assert from_file.loaded.source == path and from_file.loaded.arch == "srresnet" and from_file.scale == 4
+    assert Upscaler(loaded, tile=0).loaded is loaded and Upscaler(tiny, tile=0).loaded is None
+    assert _maxdiff(from_file.upscale_array(img), Upscaler(loaded, tile=0).upscale_array(img)) <= 1
 
 
 def test_cpu_upscaler_pins_glibcs_mmap_threshold():

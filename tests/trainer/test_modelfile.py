@@ -29,18 +29,19 @@ TINY = {
 
 def _tiny(arch="srresnet", **override):
     torch.manual_seed(0)
-    model = models.build(arch, **{**TINY[arch], **override})
+    model = models.build_model(arch, **{**TINY[arch], **override})
     with torch.no_grad():  # non-trivial BN statistics too, so they must survive the round trip
-        for value in model.state_dict().values():
+        for value in model.module.state_dict().values():
             if value.is_floating_point():
                 value.copy_(torch.rand_like(value) * 0.2 + 0.01)
-    return model.eval()
+    model.module.eval()
+    return model
 
 
 def _run(model, size=12):
     torch.manual_seed(1)
     with torch.no_grad():
-        return model(torch.rand(1, 3, size, size))
+        return model.module(torch.rand(1, 3, size, size))
 
 
 @pytest.mark.parametrize("arch", sorted(TINY))
@@ -49,7 +50,8 @@ def test_round_trip_is_bitwise(arch, tmp_path):
     path = save_model(model, tmp_path / f"{arch}.safetensors")
     loaded = load_model(path)
     assert loaded.arch == arch and loaded.hparams == model.hparams
-    assert not loaded.training
+    assert not loaded.module.training and loaded.source == path and loaded.kind == models.get(arch).kind
+    assert loaded.scale == TINY[arch].get("scale") and loaded.channels == 3
     size = 32 if arch == "srgan_d" else 12
     assert torch.equal(_run(loaded, size), _run(model, size))
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
@@ -109,7 +111,7 @@ def test_fp16_storage_loads_as_fp32(tmp_path):
     assert half.stat().st_size < 0.6 * full.stat().st_size
     assert read_metadata(half)["storage_dtype"] == "float16"
     loaded = load_model(half)
-    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    assert all(p.dtype == torch.float32 for p in loaded.module.parameters())
     torch.testing.assert_close(_run(loaded), _run(model), atol=2e-2, rtol=2e-2)
 
 
@@ -156,8 +158,8 @@ def test_overrides_on_load(tmp_path):
 def test_pth_bare_state_dict_infers_srresnet(tmp_path):
     model = _tiny("srresnet", scale=4, num_blocks=3)
     path = tmp_path / "net.pth"
-    torch.save(model.state_dict(), path)
-    assert infer_srresnet_hparams(model.state_dict()) == {"scale": 4, "num_blocks": 3, "channels": 8}
+    torch.save(model.module.state_dict(), path)
+    assert infer_srresnet_hparams(model.module.state_dict()) == {"scale": 4, "num_blocks": 3, "channels": 8}
     loaded = load_model(path)
     assert loaded.arch == "srresnet" and loaded.metadata == {}
     assert torch.equal(_run(loaded), _run(model))
@@ -170,7 +172,7 @@ def test_pth_bare_state_dict_infers_srresnet(tmp_path):
 @pytest.mark.parametrize("wrapper", ["params_ema", "params", "state_dict", "model", "generator"])
 def test_pth_wrappers_and_module_prefix(tmp_path, wrapper):
     model = _tiny("srresnet")
-    state = {f"module.{k}": v for k, v in model.state_dict().items()}
+    state = {f"module.{k}": v for k, v in model.module.state_dict().items()}
     path = tmp_path / "net.pt"
     torch.save({wrapper: state, "iter": 100, "optimizer_name": "adam"}, path)
     assert torch.equal(_run(load_model(path)), _run(model))
@@ -179,16 +181,16 @@ def test_pth_wrappers_and_module_prefix(tmp_path, wrapper):
 def test_pth_prefers_ema_weights(tmp_path):
     ema, raw = _tiny("srresnet"), _tiny("srresnet")
     with torch.no_grad():
-        raw.tail.weight.add_(1.0)
+        raw.module.tail.weight.add_(1.0)
     path = tmp_path / "basicsr.pth"
-    torch.save({"params": raw.state_dict(), "params_ema": ema.state_dict()}, path)
+    torch.save({"params": raw.module.state_dict(), "params_ema": ema.module.state_dict()}, path)
     assert torch.equal(_run(load_model(path)), _run(ema))
 
 
 def test_pth_other_arch_needs_arch(tmp_path):
     model = _tiny("wdrn")
     path = tmp_path / "wdrn.pth"
-    torch.save({"params": model.state_dict()}, path)
+    torch.save({"params": model.module.state_dict()}, path)
     with pytest.raises(ModelFileError, match="pass arch=") as info:
         load_model(path)
     assert str(path) in str(info.value)
@@ -232,7 +234,7 @@ def test_pickle_with_code_is_refused(tmp_path, legacy):
 
 def test_pickle_with_custom_object_is_refused(tmp_path):
     path = tmp_path / "obj.pt"
-    torch.save({"state_dict": _tiny().state_dict(), "config": _Opaque()}, path)
+    torch.save({"state_dict": _tiny().module.state_dict(), "config": _Opaque()}, path)
     with pytest.raises(ModelFileError, match="refused for safety"):
         load_model(path)
 
@@ -249,7 +251,7 @@ def test_truncated_and_corrupt_files(tmp_path):
         "text.safetensors": b"this is not a model",
         "bad_json.safetensors": _safetensors_with_metadata("{not json"),
     }
-    torch.save(_tiny().state_dict(), tmp_path / "ok.pth")
+    torch.save(_tiny().module.state_dict(), tmp_path / "ok.pth")
     pth = (tmp_path / "ok.pth").read_bytes()
     cases["truncated.pth"] = pth[: len(pth) // 2]
     cases["text.pth"] = b"hello"

@@ -33,7 +33,7 @@ def test_registered_names():
 def test_generator_shapes(arch, scale):
     m = models.build(arch, scale=scale, **TINY_G[arch]).eval()
     assert m.scale == scale
-    assert m.hparams["scale"] == scale
+    assert models.build_model(arch, scale=scale, **TINY_G[arch]).hparams["scale"] == scale
     with torch.no_grad():
         assert m(torch.rand(2, 3, 16, 12)).shape == (2, 3, 16 * scale, 12 * scale)
 

@@ -12,7 +12,7 @@ from PIL import Image
 from trainer import zoo
 from trainer.cli.upscale import main
 from trainer.modelfile import save_model
-from trainer.models import build
+from trainer.models import build_model
 from trainer.pipeline import (
     AUTO,
     EngineCache,
@@ -42,7 +42,7 @@ def _write(path: Path, fmt: str | None = None, size=(12, 10), seed=0, mode="RGB"
 
 def _tiny(path: Path, seed: int, **meta) -> Path:
     torch.manual_seed(seed)
-    model = build("srresnet", channels=4, num_blocks=1, scale=4, bicubic_skip=True).eval()
+    model = build_model("srresnet", channels=4, num_blocks=1, scale=4, bicubic_skip=True)
     return save_model(model, path, metadata=meta)
 
 

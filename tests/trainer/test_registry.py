@@ -21,12 +21,18 @@ def test_unknown_name_lists_known():
         models.get("no-such-net")
 
 
-def test_build_records_arch_and_full_hparams():
-    m = models.build("srresnet", num_blocks=2, channels=8)
-    assert m.arch == "srresnet"
+def test_build_model_records_arch_and_full_hparams():
+    m = models.build_model("srresnet", num_blocks=2, channels=8)
+    assert isinstance(m.module, nn.Module) and not hasattr(m.module, "arch") and not hasattr(m.module, "hparams")
+    assert (m.arch, m.scale, m.kind, m.channels, m.source, dict(m.metadata)) == ("srresnet", 4, "generator", 3, None, {})
     assert m.hparams == {"scale": 4, "num_blocks": 2, "channels": 8, "bicubic_skip": False}
+    with pytest.raises(TypeError):  # a LoadedModel is read-only
+        m.hparams["scale"] = 2
+    d = models.describe(models.build("srgan_d", channels=4), "srgan_d", {"channels": 4})
+    assert d.kind == "discriminator" and d.scale is None and d.hparams["channels"] == 4
     with pytest.raises(TypeError, match="no hyperparameter"):
         models.build("srresnet", blocks=3)
+    assert not hasattr(models.build("srresnet", num_blocks=1), "hparams")  # nothing patched onto modules
 
 
 def test_srresnet_published_parameter_count():

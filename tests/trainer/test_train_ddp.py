@@ -98,5 +98,5 @@ def test_two_gloo_ranks_train_stop_resume_and_agree(tmp_path):
     from trainer.modelfile import load_model
 
     exported = load_model(run / "srgan_x4.safetensors")
-    for key, value in exported.state_dict().items():
+    for key, value in exported.module.state_dict().items():
         assert torch.equal(value, r0["ema"][key])

@@ -54,7 +54,7 @@ def test_run_yields_events_logs_and_exports_a_loadable_model(data, tmp_path):
     assert "quick" in card and "PSNR" in card
     # The exported weights are the EMA weights (the ones validated), not the raw generator.
     state = load_checkpoint(list_checkpoints(run)[-1][1])
-    for key, value in model.state_dict().items():
+    for key, value in model.module.state_dict().items():
         assert torch.equal(value, state["ema"]["module"][key])
 
 
@@ -179,7 +179,7 @@ def test_init_weights_start_a_gan_phase_with_pretraining_skipped(data, tmp_path)
     events = collect(train(cfg, tmp_path / "gan"))
     assert [p.name for p in of_type(events, "PhaseChanged")] == ["gan"]
     assert any("pretrain skipped" in n.message for n in of_type(events, "Notice"))
-    before, after = load_model(source).state_dict(), load_model(tmp_path / "gan" / "srgan-mse_x4.safetensors").state_dict()
+    before, after = load_model(source).module.state_dict(), load_model(tmp_path / "gan" / "srgan-mse_x4.safetensors").module.state_dict()
     for key, value in before.items():
         if key.endswith("weight") and value.ndim == 4:  # convolutions: untouched at lr 1e-30
             assert torch.allclose(value, after[key], atol=1e-6), key
@@ -210,6 +210,16 @@ def test_export_checkpoint_script_writes_a_checkpoints_ema_or_raw_generator(data
         assert script.main([str(step2), "-o", str(out)] + (["--raw"] if raw else [])) == 0
         model = load_model(out)
         expected = state["ema"]["module"] if key == "ema" else state["generator"]
-        assert all(torch.equal(v, expected[k]) for k, v in model.state_dict().items())
+        assert all(torch.equal(v, expected[k]) for k, v in model.module.state_dict().items())
         assert model.metadata["steps"] == 2 and model.metadata["ema"] is (not raw)
         assert model.metadata["metrics"]["psnr"] == pytest.approx(state["metrics"]["psnr"])
+        # The one checkpoint export (trainer.train.export.export_checkpoint, also the app's snapshot):
+        # the run's config from the checkpoint, a model card next to the file.
+        assert model.metadata["exported_from"] == step2.name and model.metadata["complete"] is False
+        assert model.metadata["config"]["recipe"] == cfg.recipe and out.with_suffix(".md").is_file()
+    from trainer.cli.train import main as srgan_train
+
+    out = tmp_path / "cli.safetensors"
+    assert srgan_train(["--export-checkpoint", str(step2), "--out", str(out)]) == 0
+    assert all(torch.equal(v, state["ema"]["module"][k]) for k, v in load_model(out).module.state_dict().items())
+    assert srgan_train(["--export-checkpoint", str(step2)]) == 2  # no --out

@@ -22,7 +22,7 @@ CHILD = textwrap.dedent(
     import builtins, sys
     sys.path.insert(0, {tests!r})
     from test_train_support import tiny_config
-    import trainer.train.checkpoint as ck
+    import trainer.atomic as atomic
     from trainer.train import train
 
     real_open = builtins.open
@@ -49,7 +49,7 @@ CHILD = textwrap.dedent(
         fh = real_open(path, mode, *args, **kwargs)
         return HalfThenHang(fh) if "step_000000004.pt" in str(path) and "w" in mode else fh
 
-    ck.open = open_hook  # the checkpoint module's own open(); everything else is the real code
+    atomic.open = open_hook  # the atomic-write module's own open(); everything else is the real code
     cfg = tiny_config({train!r}, **{{"phases.*.iterations": 6, "runtime.checkpoint_interval": 2}})
     for ev in train(cfg, {run!r}):
         print(type(ev).__name__, getattr(ev, "message", ""), flush=True)

@@ -12,7 +12,7 @@ from PIL import Image
 
 from trainer.cli.upscale import main
 from trainer.imageio import read_image
-from trainer.models import build
+from trainer.models import build_model
 
 modelfile = pytest.importorskip("trainer.modelfile")
 
@@ -20,7 +20,7 @@ modelfile = pytest.importorskip("trainer.modelfile")
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory) -> Path:
     torch.manual_seed(0)
-    model = build("srresnet", channels=8, num_blocks=2, bicubic_skip=True).eval()
+    model = build_model("srresnet", channels=8, num_blocks=2, bicubic_skip=True)
     return modelfile.save_model(model, tmp_path_factory.mktemp("model") / "tiny.safetensors")
 
 

@@ -20,8 +20,11 @@ def dirs(tmp_path, monkeypatch):
 def _tiny(scale=4, arch="srresnet"):
     torch.manual_seed(scale)
     if arch == "srgan_d":
-        return models.build("srgan_d", channels=4).eval()
-    return models.build(arch, scale=scale, num_blocks=1, channels=4).eval()
+        model = models.build_model("srgan_d", channels=4)
+    else:
+        model = models.build_model(arch, scale=scale, num_blocks=1, channels=4)
+    model.module.eval()
+    return model
 
 
 def _ship(folder, name, *, scale=4, card=None, arch="srresnet", **meta):
@@ -79,7 +82,8 @@ def test_default_model(dirs):
     _ship(shipped, zoo.DEFAULT_MODEL)
     assert zoo.default_model_name() == zoo.DEFAULT_MODEL
     model = zoo.load()
-    assert model.arch == "srresnet" and model.scale == 4 and not model.training
+    assert model.arch == "srresnet" and model.scale == 4 and not model.module.training
+    assert model.source == shipped / f"{zoo.DEFAULT_MODEL}.safetensors" and model.metadata["kind"] == "generator"
 
 
 def test_unreadable_file_is_listed_with_its_error(dirs):
@@ -110,7 +114,7 @@ def test_find_by_name_and_path(dirs, tmp_path):
     with pytest.raises(ZooError, match="not found"):
         zoo.find_model(tmp_path / "absent.safetensors")
     pth = tmp_path / "net.pth"
-    torch.save(_tiny().state_dict(), pth)
+    torch.save(_tiny().module.state_dict(), pth)
     assert zoo.find_model(str(pth)).metadata == {}
     assert zoo.load(pth).arch == "srresnet"  # inferred from the keys
 
@@ -120,7 +124,7 @@ def test_load_by_name_gives_identical_outputs(dirs):
     _ship(shipped, "net")
     x = torch.rand(1, 3, 8, 8)
     with torch.no_grad():
-        assert torch.equal(zoo.load("net")(x), _tiny()(x))
+        assert torch.equal(zoo.load("net").module(x), _tiny().module(x))
 
 
 def test_save_user_model(dirs):
@@ -152,6 +156,6 @@ def test_install_model(dirs, tmp_path):
     with pytest.raises(ModelFileError, match="architecture"):
         zoo.install_model(foreign)
     pth = tmp_path / "net.pth"
-    torch.save(_tiny().state_dict(), pth)
+    torch.save(_tiny().module.state_dict(), pth)
     with pytest.raises(ModelFileError, match="only .safetensors"):
         zoo.install_model(pth)

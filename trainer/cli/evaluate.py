@@ -28,7 +28,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from trainer.evaluation import (
@@ -167,18 +166,10 @@ def format_table(rows: list[tuple], extra: tuple[str, ...] = ()) -> str:
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
-    """Write ``data`` as JSON via a temp file in the same folder and ``os.replace``."""
-    path = path.expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, allow_nan=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``data`` as JSON, atomically (:mod:`trainer.atomic`)."""
+    from trainer.atomic import atomic_write_text
+
+    atomic_write_text(path.expanduser(), json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
 def _finite(x: float) -> float | None:
@@ -210,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     methods: list[tuple[str, object]] = [] if args.no_bicubic else [(BICUBIC, None)]
     device = _device(args.device) if args.models else None
     for label, model in _load_models(args.models, device):
-        model_scale = getattr(model, "scale", args.scale)
+        model_scale = model.scale if model.scale is not None else args.scale
         if model_scale != args.scale:
             raise CliError(f"model {label} upscales x{model_scale}, but --scale is {args.scale}")
         methods.append((label, _reporting(label, model_upscale_fn(model, device))))

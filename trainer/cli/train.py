@@ -3,6 +3,8 @@
     srgan-train --recipe quick --data ../shared/data/train/sunhays80 --out runs/quick
     srgan-train --recipe srgan --data DIR --set phases.pretrain.iterations=20000 --set runtime.threads=2
     srgan-train --resume runs/quick                  # continue from the newest checkpoint
+    srgan-train --export-checkpoint runs/quick/checkpoints/best.pt --out quick_best.safetensors [--raw]
+    srgan-train --list-runs [runs]                   # status, progress, best PSNR of each run folder
     torchrun --nproc_per_node=4 -m trainer.cli.train --recipe srresnet --data DIR   # DDP
 
 Ctrl-C stops cleanly after the current step (checkpoint, and the current model exported); a second
@@ -36,12 +38,17 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--recipe", help="shipped recipe name")
     src.add_argument("--config", type=Path, help="a TOML config file (as written into a run folder)")
     src.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR from its newest checkpoint")
+    src.add_argument("--export-checkpoint", type=Path, metavar="CHECKPOINT",
+                     help="write a checkpoint's generator (EMA weights unless --raw) as the model file --out, with its model card, and exit")
+    src.add_argument("--list-runs", nargs="?", const=Path("runs"), type=Path, metavar="DIR",
+                     help="list the runs in DIR (default ./runs): status, progress, best PSNR, resumable; and exit")
     p.add_argument("--data", type=Path, help="folder of HR training images (searched recursively)")
-    p.add_argument("--out", type=Path, help="run folder (default runs/<recipe>-<date>-<time>)")
+    p.add_argument("--out", type=Path, help="run folder (default runs/<recipe>-<date>-<time>); with --export-checkpoint the model file")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config field (repeatable)")
     p.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: SRGAN_DEVICE or auto)")
     p.add_argument("--threads", type=int, help="CPU threads for torch (runtime.threads)")
     p.add_argument("--summary-every", type=int, default=100, metavar="STEPS", help="one-line summary interval (default 100 steps)")
+    p.add_argument("--raw", action="store_true", help="with --export-checkpoint: the raw generator instead of its EMA")
     p.add_argument("--list-recipes", action="store_true", help="list the recipes and exit")
     p.add_argument("--print-config", action="store_true", help="print the resolved config as TOML and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (summaries only)")
@@ -50,9 +57,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _resolve_config(args: argparse.Namespace):
     from trainer import config as cfgmod
+    from trainer.train.layout import CONFIG_FILE
 
     if args.resume is not None:
-        cfg_path = args.resume / "config.toml"
+        cfg_path = args.resume / CONFIG_FILE
         if not cfg_path.is_file():
             raise cfgmod.ConfigError("--resume", f"{cfg_path} not found: {args.resume} is not a run folder")
         config = cfgmod.load(cfg_path)
@@ -98,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         for name in cfgmod.list_recipes():
             print(f"{name:12s} {cfgmod.load_recipe(name).description}")
         return 0
+    if args.export_checkpoint is not None:
+        return _export(args.export_checkpoint, args.out, raw=args.raw)
+    if args.list_runs is not None:
+        return _list_runs(args.list_runs)
     if args.recipe is None and args.config is None and args.resume is None:
         print("srgan-train: error: give --recipe NAME, --config FILE or --resume RUN_DIR (see --list-recipes)", file=sys.stderr)
         return 2
@@ -111,6 +123,37 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     run_dir = args.resume or args.out
     return _run(config, run_dir, resume=args.resume is not None, summary_every=args.summary_every, progress=not args.no_progress)
+
+
+def _export(checkpoint: Path, output: Path | None, *, raw: bool) -> int:
+    """``--export-checkpoint``: the one checkpoint export (``trainer.train.export.export_checkpoint``)."""
+    if output is None:
+        print("srgan-train: error: give the model file to write (--out NAME.safetensors)", file=sys.stderr)
+        return 2
+    from trainer.train.checkpoint import CheckpointError
+    from trainer.train.export import export_checkpoint
+
+    try:
+        done = export_checkpoint(checkpoint, output, raw=raw)
+    except (CheckpointError, OSError) as exc:
+        print(f"srgan-train: error: {exc}", file=sys.stderr)
+        return 1
+    _say(f"exported {done.path} (step {done.step}, {'EMA' if done.ema else 'raw'} weights; model card {done.card.name})")
+    return 0
+
+
+def _list_runs(root: Path) -> int:
+    """``--list-runs``: the runs list of the app's Training runs dock (``trainer.train.support.runs``)."""
+    from trainer.train.support.runs import list_runs
+
+    runs = list_runs(root)
+    if not runs:
+        _say(f"no runs in {root}")
+    for run in runs:
+        best = f", best PSNR {run.best_psnr:.2f} dB" if run.best_psnr is not None else ""
+        resume = f"; resume with --resume {run.path}" if run.resumable else ""
+        _say(f"{run.name}: {run.status}, step {run.step}/{run.total_steps}{best}{resume}")
+    return 0
 
 
 def _run(config, run_dir, *, resume: bool, summary_every: int, progress: bool) -> int:

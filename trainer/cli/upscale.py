@@ -6,6 +6,19 @@ runs; its docstring has the rules (folder tree, names, formats, collisions, ``au
 (file N of M, tiles of the current file, ETA) and one line per file (with the model used) go to
 stderr; a summary ends the run on stdout. Exit status: 0 all good, 1 some file failed, 2 bad
 arguments or unusable model.
+
+Under ``torchrun`` the files are split across the processes, one device each
+(:mod:`trainer.pipeline.shard`): every rank plans all output names (the same names as one process),
+then does files ``RANK, RANK+WORLD_SIZE, ...``; rank 0 shows its progress and the one summary of
+all ranks, and every rank exits with the worst status. The console script is not needed::
+
+    torchrun --standalone --nproc_per_node=4 -m trainer.cli.upscale photos -r -o OUT
+    # two machines (inputs and OUT on a shared file system, same paths), on each one:
+    torchrun --nnodes=2 --nproc_per_node=4 --rdzv-backend=c10d --rdzv-endpoint=HOST:29400 --rdzv-id=job1
+             -m trainer.cli.upscale photos -r -o OUT      (one command line)
+
+(``python -m torch.distributed.run`` is ``torchrun``.) Without torchrun's environment it is a plain
+single process.
 """
 
 from __future__ import annotations
@@ -20,6 +33,7 @@ from pathlib import Path
 from trainer.naming import DEFAULT_TEMPLATE, FIELDS, TemplateError, validate_template
 from trainer.pipeline import AUTO, EngineCache, EngineSettings, FileDone, FileProgress, FileStarted, OutputRules
 from trainer.pipeline import pick_models, plan_files, run_plan, scan_inputs
+from trainer.pipeline.shard import Shard, ShardResult, agree, gather, merge, run_shard, take
 from trainer.zoo_info import DEFAULT_MODEL, PHOTO_MODEL, shipped_models_help
 
 
@@ -116,49 +130,85 @@ def _options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Outpu
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command; returns the exit status."""
+    """Run the command; returns the exit status (under torchrun: the worst over the ranks)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     rules = _options(parser, args)
-    sources = scan_inputs(args.inputs, recursive=args.recursive)
-    if not sources:
-        print("srgan-upscale: no image files found in the inputs", file=sys.stderr)
-        return 1
-    engines = EngineCache(keep=2)  # auto alternates two models: both stay loaded
-    settings = EngineSettings(device=args.device, precision=args.precision, tile=args.tile, alpha=args.alpha)
+    shard = Shard.from_env()  # a single process without torchrun's environment
+    shard.join()
     try:
-        models = pick_models(args.model)
-        # Planning loads each model it picks (for its scale), so an unusable model stops here.
-        plan = plan_files(sources, rules, models, lambda m: engines.scale(m, settings))
-    except Exception as exc:  # noqa: BLE001 - any model problem ends the run with its message
-        print(f"srgan-upscale: {exc}", file=sys.stderr)
-        return 2
-    if models.notice:
-        print(f"srgan-upscale: {models.notice}", file=sys.stderr)
+        return _upscale(args, rules, shard)
+    finally:
+        shard.leave()
+
+
+def _upscale(args: argparse.Namespace, rules: OutputRules, shard: Shard) -> int:
+    # Under torchrun every rank scans and plans every file, then takes its share (trainer.pipeline.shard);
+    # each step below that may fail is agreed on by all ranks, so none is left waiting for the others.
+    sources = scan_inputs(args.inputs, recursive=args.recursive)
+    engines = EngineCache(keep=2)  # auto alternates two models: both stay loaded
+    plan, status, error, notice = [], 0, "", ""
+    if not sources:
+        status, error = 1, "no image files found in the inputs"
+    else:
+        try:
+            settings = EngineSettings(device=shard.device(args.device), precision=args.precision, tile=args.tile,
+                                      alpha=args.alpha)
+            models = pick_models(args.model)
+            notice = models.notice
+            # Planning loads each model it picks (for its scale), so an unusable model stops here.
+            plan = plan_files(sources, rules, models, lambda m: engines.scale(m, settings))
+        except Exception as exc:  # noqa: BLE001 - any model problem ends the run with its message
+            status, error = 2, str(exc)
+    status, error = agree(plan, status, error, shard)  # the barrier: nobody writes before all have planned
+    if status:
+        if shard.is_main:
+            print(f"srgan-upscale: {error}", file=sys.stderr)
+        return status
+    if notice and shard.is_main:
+        print(f"srgan-upscale: {notice}", file=sys.stderr)
+    mine = ShardResult()
     try:
         rules.out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        print(f"srgan-upscale: cannot create output folder {rules.out_dir}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    summary = _show(run_plan(plan, engines, settings, cancel := threading.Event()), len(plan), args.quiet, cancel)
-    print(summary.report())
-    return 1 if summary.failed else 0
+        mine = ShardResult(status=2, error=f"cannot create output folder {rules.out_dir}: {exc.strerror or exc}")
+    if not mine.status:
+        indices = [index for index, _ in take(plan, shard)]  # this rank's files, one FileDone each in order
+        quiet = args.quiet or not shard.is_main  # progress from rank 0 only
+        cancel = threading.Event()
+        if shard.enabled:
+            events = run_shard(plan, engines, settings, shard, cancel)
+        else:
+            events = run_plan(plan, engines, settings, cancel)
+        local = _show(events, len(indices), quiet, cancel)
+        mine = ShardResult(tuple(zip(indices, local.done)), local.interrupted, 1 if local.failed else 0)
+    done, interrupted, status, errors = merge(gather(mine, shard))
+    if shard.is_main:  # one summary for the whole run
+        for message in errors:
+            print(f"srgan-upscale: {message}", file=sys.stderr)
+        if done or not errors:
+            print(Summary(done, interrupted).report())
+    return status  # every rank: the worst over the ranks
 
 
 def _show(events, total: int, quiet: bool, cancel: threading.Event) -> Summary:
-    """Iterate the pipeline's events with two progress bars (files, tiles) and one line per file."""
+    """Iterate the pipeline's events with two progress bars (files, tiles) and one line per file.
+
+    ``total``: the files these events cover (this rank's share under torchrun); the lines number
+    each file within the whole run.
+    """
     from tqdm import tqdm
 
     summary = Summary()
     bar = tqdm(total=total, desc="files", unit="file", file=sys.stderr, disable=quiet or None, position=0)
     tiles = tqdm(total=0, desc="tiles", unit="tile", file=sys.stderr, disable=quiet or None, position=1, leave=False)
     log = (lambda msg: None) if quiet else (lambda msg: tqdm.write(msg, file=sys.stderr))
-    n = 0
+    n, of = 0, total
     try:
         for event in events:
             if isinstance(event, FileStarted):
-                n = event.index
-                bar.set_description(f"file {n}/{total} {event.source.name}"[:60])
+                n, of = event.index, event.total
+                bar.set_description(f"file {n}/{of} {event.source.name}"[:60])
             elif isinstance(event, FileProgress) and event.stage == "upscaling":
                 if event.done == 0:
                     tiles.reset(total=event.total)
@@ -167,11 +217,11 @@ def _show(events, total: int, quiet: bool, cancel: threading.Event) -> Summary:
                 summary.done.append(event)
                 bar.update(1)
                 if event.status == "written":
-                    log(f"[{n}/{total}] {event.source} -> {event.output} ({event.model}, {event.seconds:.1f} s)")
+                    log(f"[{n}/{of}] {event.source} -> {event.output} ({event.model}, {event.seconds:.1f} s)")
                 elif event.status == "skipped":
-                    log(f"[{n}/{total}] {event.source}: skipped ({event.model}): {event.reason}")
+                    log(f"[{n}/{of}] {event.source}: skipped ({event.model}): {event.reason}")
                 else:
-                    log(f"[{n}/{total}] {event.source}: FAILED ({event.model}): {event.reason}")
+                    log(f"[{n}/{of}] {event.source}: FAILED ({event.model}): {event.reason}")
     except KeyboardInterrupt:
         cancel.set()
         summary.interrupted = total - len(summary.done)

@@ -34,6 +34,7 @@ from torch import nn
 
 from trainer.device import resolve_device, resolve_dtype
 from trainer.imageio import ImageData, premultiply, unpremultiply
+from trainer.loaded_model import LoadedModel
 from trainer.inference.events import (
     TileDone,
     TilesPlanned,
@@ -63,9 +64,10 @@ class _Progress:
     total: int = 0
 
 
-def _load(model: nn.Module | str | os.PathLike) -> nn.Module:
-    if isinstance(model, nn.Module):
-        return model
+def _load(model: LoadedModel | nn.Module | str | os.PathLike) -> LoadedModel | None:
+    """The model as a :class:`LoadedModel` (None for a bare module: nothing is known about it)."""
+    if isinstance(model, (LoadedModel, nn.Module)):
+        return model if isinstance(model, LoadedModel) else None
     from trainer import zoo  # lazy: the zoo reads folders and model headers
 
     return zoo.load(model, device="cpu")
@@ -85,8 +87,9 @@ class Upscaler:
     """Upscale images with a generator, whole or in tiles, on any device (Qt-free).
 
     Args:
-        model: an ``nn.Module`` (never modified: an optimised eval-mode copy is used), or a zoo name
-            / model file path (``trainer.zoo.load``).
+        model: a :class:`~trainer.loaded_model.LoadedModel` (its module is never modified: an
+            optimised eval-mode copy is used), a zoo name / model file path (``trainer.zoo.load``),
+            or a bare ``nn.Module`` (a network from elsewhere: everything is measured).
         device: ``"auto"`` (``SRGAN_DEVICE``, else CUDA, MPS, CPU), or ``"cpu"``, ``"cuda:1"``...
         precision: ``"auto"`` (fp32 on CPU, fp16 on GPUs), ``"fp32"``, ``"fp16"``, ``"bf16"``;
             falls back to fp32 when the model does not run or gives non-finite values in it.
@@ -101,7 +104,7 @@ class Upscaler:
 
     def __init__(
         self,
-        model: nn.Module | str | os.PathLike,
+        model: LoadedModel | nn.Module | str | os.PathLike,
         *,
         device: str | torch.device | None = "auto",
         precision: str = "auto",
@@ -117,7 +120,9 @@ class Upscaler:
             raise ValueError(f"alpha must be 'model' or 'bicubic', got {alpha!r}")
         if tile is not None and tile < 0:
             raise ValueError(f"tile must be >= 0 (0 = whole image), got {tile}")
-        module = _load(model)
+        #: the model's description (None for a bare module)
+        self.loaded: LoadedModel | None = _load(model)
+        module = self.loaded.module if self.loaded is not None else model
         self.device = resolve_device(None if device in (None, "auto") else device)
         if self.device.type == "cpu":
             bound_cpu_heap()  # tiles and images of many sizes must not grow the heap for good

@@ -19,7 +19,7 @@ has added its share (:class:`RowBlender`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -156,10 +156,3 @@ class RowBlender:
         self.sink(y0 * s, y_next * s, strip[:done])
         self._carry = strip[done:].copy() if done < strip.shape[0] else None
         self._strip = None
-
-
-def iter_tiles(plan: TilePlan) -> Iterator[tuple[int, int]]:
-    """(row, column) indices in raster order, the order :class:`RowBlender` expects."""
-    for i in range(len(plan.rows)):
-        for j in range(len(plan.cols)):
-            yield i, j

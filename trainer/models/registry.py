@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import builtins
 import inspect
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from pathlib import Path
+from typing import Any, Callable
 
 from torch import nn
 
-Kind = Literal["generator", "discriminator"]
+from trainer.loaded_model import Kind, LoadedModel
 
 
 @dataclass(frozen=True)
@@ -78,19 +81,46 @@ def list(kind: Kind | None = None) -> builtins.list[str]:  # noqa: A001 - the is
     return sorted(n for n, s in _REGISTRY.items() if kind is None or s.kind == kind)
 
 
-def build(name: str, **hparams: Any) -> nn.Module:
-    """Build ``name`` with ``hparams`` (unknown keys are an error).
-
-    The returned module carries ``arch`` (the name) and ``hparams`` (every hyperparameter, defaults
-    filled in) so a model file can record exactly what was built.
-    """
-    spec = get(name)
-    defaults = spec.defaults()
-    unknown = set(hparams) - set(defaults)
+def full_hparams(name: str, hparams: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Every hyperparameter of ``name``: its defaults with ``hparams`` over them (unknown keys are an error)."""
+    defaults = get(name).defaults()
+    given = dict(hparams or {})
+    unknown = set(given) - set(defaults)
     if unknown:
         raise TypeError(f"{name!r} has no hyperparameter(s) {sorted(unknown)}; known: {sorted(defaults)}")
-    full = {**defaults, **hparams}
-    model = spec.factory(**full)
-    model.arch = name
-    model.hparams = full
-    return model
+    return {**defaults, **given}
+
+
+def build(name: str, **hparams: Any) -> nn.Module:
+    """Build ``name`` with ``hparams`` (unknown keys are an error); a plain ``nn.Module``.
+
+    :func:`describe` (or :func:`build_model`) pairs it with its architecture and hyperparameters,
+    which is what a model file records.
+    """
+    return get(name).factory(**full_hparams(name, hparams))
+
+
+def describe(
+    module: nn.Module,
+    name: str,
+    hparams: Mapping[str, Any] | None = None,
+    *,
+    source: str | os.PathLike | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> LoadedModel:
+    """``module`` (built as ``name`` with ``hparams``) with its description: a :class:`LoadedModel`.
+
+    ``hparams`` are completed with the defaults, so the description records exactly what was built.
+    """
+    spec = get(name)
+    full = full_hparams(name, hparams)
+    scale = full.get("scale") if spec.kind == "generator" else None
+    return LoadedModel(
+        module=module, arch=name, hparams=full, scale=None if scale is None else int(scale), kind=spec.kind,
+        source=None if source is None else Path(source), metadata=dict(metadata or {}),
+    )
+
+
+def build_model(name: str, **hparams: Any) -> LoadedModel:
+    """:func:`build` and :func:`describe` in one: a new network ``name`` with its description."""
+    return describe(build(name, **hparams), name, hparams)

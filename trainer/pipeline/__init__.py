@@ -26,10 +26,11 @@ Rules:
   for every file and says so once (:mod:`.models`). A model the user picks is used for every file.
 * **Planning before work**: every output name is decided before any file is upscaled, as a pure
   function of the inputs (their headers), the rules, the models and the output folder's state at
-  the start, so the work can be split afterwards (e.g. across processes) without two workers
-  choosing the same name. The app plans each queued item when it starts with one shared
-  :class:`Planner`, which gives the same names as planning the queue at once (its own results are
-  the only change to the output folder meanwhile).
+  the start, so the work can be split afterwards without two workers choosing the same name:
+  ``srgan-upscale`` under ``torchrun`` plans on every rank, then each rank does its share of the
+  files (:mod:`.shard`: files ``r, r+N, ...``, one device per rank, one summary). The app plans
+  each queued item when it starts with one shared :class:`Planner`, which gives the same names as
+  planning the queue at once (its own results are the only change to the output folder meanwhile).
 * **Failures**: a file that cannot be read, upscaled or written is reported (``failed`` and the
   reason) and the batch goes on; outputs are written atomically (``trainer.imageio.save_image``).
 """
@@ -50,6 +51,7 @@ _LAZY = {
     "EXISTING": "plan", "OutputRules": "plan", "PlannedFile": "plan", "Planner": "plan", "plan_files": "plan",
     "FileOutcome": "run", "process_file": "run", "run_plan": "run", "upscale_file": "run",
     "Source": "scan", "in_folder": "scan", "scan_inputs": "scan",
+    "Shard": "shard", "ShardResult": "shard", "agree": "shard", "merge": "shard", "run_shard": "shard", "take": "shard",
 }
 
 if TYPE_CHECKING:
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
     from trainer.pipeline.plan import EXISTING, OutputRules, PlannedFile, Planner, plan_files
     from trainer.pipeline.run import FileOutcome, process_file, run_plan, upscale_file
     from trainer.pipeline.scan import Source, in_folder, scan_inputs
+    from trainer.pipeline.shard import Shard, ShardResult, agree, merge, run_shard, take
 
 
 def __getattr__(name: str) -> Any:

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from trainer.evaluation import UpscaleFn
+    from trainer.inference import Upscaler
+    from trainer.loaded_model import LoadedModel
 
 
 @dataclass(frozen=True)
@@ -32,9 +37,10 @@ class EngineCache:
     def __init__(self, keep: int = 2) -> None:
         self.keep = max(1, keep)
         self._lock = threading.Lock()
-        self._models: dict[tuple, tuple[Any, dict]] = {}  # (path, mtime) -> (module, {setting: engine})
+        # (path, mtime) -> (loaded model, {setting: engine})
+        self._models: dict[tuple, tuple[LoadedModel, dict]] = {}
 
-    def _entry(self, model: str) -> tuple[Any, dict]:
+    def _entry(self, model: str) -> tuple[LoadedModel, dict]:
         from trainer import zoo
 
         entry = zoo.find_model(model)
@@ -47,15 +53,15 @@ class EngineCache:
         self._models[key] = value  # most recently used last
         return value
 
-    def get(self, model: str, settings: EngineSettings = EngineSettings()) -> Any:
+    def get(self, model: str, settings: EngineSettings = EngineSettings()) -> Upscaler:
         """The tiling engine of ``model`` for ``settings`` (``max_tile`` is not applied here)."""
         from trainer.inference import Upscaler
 
         with self._lock:
-            module, engines = self._entry(model)
+            loaded, engines = self._entry(model)
             key = (settings.device, settings.precision, settings.tile, settings.alpha)
             if key not in engines:
-                engines[key] = Upscaler(module, device=settings.device, precision=settings.precision,
+                engines[key] = Upscaler(loaded, device=settings.device, precision=settings.precision,
                                         tile=settings.tile, alpha=settings.alpha)
             return engines[key]
 
@@ -63,7 +69,7 @@ class EngineCache:
         """The model's upscaling factor (loads it: a model that cannot run fails here, early)."""
         return int(self.get(model, settings).scale)
 
-    def for_image(self, model: str, settings: EngineSettings, height: int, width: int) -> Any:
+    def for_image(self, model: str, settings: EngineSettings, height: int, width: int) -> Upscaler:
         """The engine for an image of this size: ``settings.max_tile`` caps a larger planned tile."""
         engine = self.get(model, settings)
         cap = settings.max_tile
@@ -73,16 +79,16 @@ class EngineCache:
                 engine = self.get(model, replace(settings, tile=cap))
         return engine
 
-    def whole_image_fn(self, model: str, device: str | None) -> Any:
+    def whole_image_fn(self, model: str, device: str | None) -> UpscaleFn:
         """``srgan-eval``'s own upscale function (the network on the whole LR image, fp32), so
         evaluation figures are those the command prints."""
         from trainer.evaluation import model_upscale_fn
 
         with self._lock:
-            module, engines = self._entry(model)
+            loaded, engines = self._entry(model)
             key = ("eval", device)
             if key not in engines:
-                engines[key] = model_upscale_fn(module, device)
+                engines[key] = model_upscale_fn(loaded, device)
             return engines[key]
 
     def clear(self) -> None:

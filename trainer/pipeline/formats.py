@@ -16,10 +16,10 @@ from typing import BinaryIO
 
 from PIL import Image
 
-from trainer.imageio import OUTPUT_FORMATS
-from trainer.imageio_read import _TIFF_MAGIC  # the reader's own list: what it reads with tifffile
+from trainer.choices import OUTPUT_FORMATS, SAME_FORMAT
+from trainer.imageio.read import TIFF_MAGIC as _TIFF_MAGIC  # the reader's own list: what it reads with tifffile
 
-SAME = "same"
+SAME = SAME_FORMAT
 # Decoded format (Pillow's name) -> output format for "same". MPO is how Pillow names a camera
 # JPEG with an embedded preview; formats that cannot be written (BMP, GIF, unknown) give PNG.
 _SAME_FORMAT = {"PNG": "png", "JPEG": "jpg", "MPO": "jpg", "WEBP": "webp", "TIFF": "tiff"}

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trainer.imageio_files import has_glob, iter_image_files
+from trainer.imageio.files import has_glob, iter_image_files
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 See :mod:`trainer.train.loop` for the loop, :mod:`trainer.train.events` for the events and the
 control object, :mod:`trainer.config` for the configuration and recipes.
 
-The names below are imported on first use, so that ``trainer.config`` can use the small helper
-modules of this package (``tomlconf``, ``checkpoint``) without importing the whole loop.
+The names below are imported on first use, so that importing a light module of this package
+(``trainer.train.support``: runs listing, config drafts, used by the desktop app at start-up;
+``holdout``, ``events``) does not import the loop and torch.
 """
 
 from __future__ import annotations

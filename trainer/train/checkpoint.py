@@ -5,8 +5,8 @@ A checkpoint is one ``torch.save`` dict of tensors and plain Python values (so i
 phase, data position, every RNG state and the config. Files live in ``RUN/checkpoints`` as
 ``step_000001234.pt`` (the last ``keep_last`` are kept) plus ``best.pt`` (best validation PSNR).
 
-Writes go to a hidden temporary file in the same folder, are fsync'ed, then renamed over the
-target, so a process killed at any moment (even SIGKILL mid-write) leaves the previous checkpoint
+Writes go through :mod:`trainer.atomic` (a hidden temporary file in the same folder, fsync'ed,
+then renamed over the target), so a process killed at any moment (even SIGKILL mid-write) leaves the previous checkpoint
 intact; leftover temporary files are ignored and cleaned up on the next save.
 """
 
@@ -15,53 +15,20 @@ from __future__ import annotations
 import io
 import os
 import random
-import re
-import secrets
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-CHECKPOINT_DIR = "checkpoints"
-BEST_NAME = "best.pt"
-_STEP_RE = re.compile(r"^step_(\d+)\.pt$")
+from trainer.atomic import atomic_write_bytes, remove_leftovers
+from trainer.errors import FileError
+from trainer.train.layout import BEST_NAME, CHECKPOINT_DIR, checkpoint_name
+from trainer.train.layout import STEP_RE as _STEP_RE
 
 
-class CheckpointError(Exception):
-    """No usable checkpoint, or one that does not fit this run; the message says which file and why."""
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder, fsync, then rename."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{secrets.token_hex(4)}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())  # the data is on disk before the name points at it
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(target.parent)
-    return target
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Persist the rename itself (POSIX); a no-op where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+class CheckpointError(FileError):
+    """No usable checkpoint, or one that does not fit this run; ``path`` and ``reason`` say which file and why."""
 
 
 def capture_rng() -> dict[str, Any]:
@@ -116,13 +83,12 @@ def save_checkpoint(
     torch.save(state, buffer)
     data = buffer.getvalue()
     folder = checkpoint_dir(run_dir)
-    path = atomic_write_bytes(folder / f"step_{step:09d}.pt", data)
+    path = atomic_write_bytes(folder / checkpoint_name(step), data)
     if best:
         atomic_write_bytes(folder / BEST_NAME, data)
     for _, old in list_checkpoints(run_dir)[:-keep_last]:
         old.unlink(missing_ok=True)
-    for leftover in folder.glob(".*.tmp-*"):  # from a process killed mid-write
-        leftover.unlink(missing_ok=True)
+    remove_leftovers(folder)  # temporary files of a process killed mid-write
     return path
 
 
@@ -132,9 +98,9 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated, corrupt, foreign pickle
-        raise CheckpointError(f"{p}: not a readable checkpoint ({type(exc).__name__}: {exc})") from exc
+        raise CheckpointError(p, f"not a readable checkpoint ({type(exc).__name__}: {exc})") from exc
     if not isinstance(state, dict) or "step" not in state or "generator" not in state:
-        raise CheckpointError(f"{p}: not a training checkpoint of this program")
+        raise CheckpointError(p, "not a training checkpoint of this program")
     return state
 
 
@@ -151,4 +117,4 @@ def load_latest(run_dir: str | os.PathLike) -> tuple[Path, dict[str, Any], list[
         except CheckpointError as exc:
             problems.append(str(exc))
     detail = f" ({'; '.join(problems)})" if problems else ""
-    raise CheckpointError(f"{checkpoint_dir(run_dir)}: no usable checkpoint to resume from{detail}")
+    raise CheckpointError(checkpoint_dir(run_dir), f"no usable checkpoint to resume from{detail}")

@@ -32,11 +32,12 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from trainer.config import DataConfig
+from trainer.errors import FileError
 from trainer.train.holdout import choose_holdout
 
 
-class DataError(Exception):
-    """The training data cannot be used; the message names the folder or file and why."""
+class DataError(FileError):
+    """The training data cannot be used; ``path`` (the folder or file, when one applies) and ``reason``."""
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,11 @@ class TrainImage:
 
 
 def _to_rgb_u8(pixels: np.ndarray) -> np.ndarray:
-    """HxWx3 uint8 from the HxWx{1,3} uint8/uint16 pixels of ``read_image`` (alpha ignored)."""
-    if pixels.dtype == np.uint16:  # decided by dtype, never by values (dark 16-bit images)
-        pixels = np.round(pixels.astype(np.float32) / 257.0).astype(np.uint8)
-    if pixels.shape[2] == 1:
-        pixels = np.repeat(pixels, 3, axis=2)
-    return np.ascontiguousarray(pixels)
+    """HxWx3 uint8 from the HxWx{1,3} uint8/uint16 pixels of ``read_image`` (alpha ignored; 16-bit
+    decided by the dtype, never by values: ``trainer.imageio.display``)."""
+    from trainer.imageio.display import to_rgb_u8
+
+    return to_rgb_u8(pixels)
 
 
 def read_rgb(path: Path) -> np.ndarray:
@@ -82,15 +82,15 @@ class ImageStore:
         if not str(folder):
             raise DataError("no training folder given (data.train_dir / --data)")
         if not self.folder.is_dir():
-            raise DataError(f"{self.folder}: training folder not found" if not self.folder.exists() else f"{self.folder}: not a folder")
+            raise DataError(self.folder, "training folder not found" if not self.folder.exists() else "not a folder")
         if not os.access(self.folder, os.R_OK | os.X_OK):
-            raise DataError(f"{self.folder}: training folder is not readable (permission denied)")
+            raise DataError(self.folder, "training folder is not readable (permission denied)")
         lr_root = Path(lr_folder).expanduser() if str(lr_folder) else None
         if lr_root is not None and not lr_root.is_dir():
-            raise DataError(f"{lr_root}: LR folder not found")
+            raise DataError(lr_root, "LR folder not found")
         files = [f for f, _ in iter_image_files([self.folder], recursive=True)]
         if not files:
-            raise DataError(f"{self.folder}: no images found (looked recursively for png, jpg, webp, tiff, bmp)")
+            raise DataError(self.folder, "no images found (looked recursively for png, jpg, webp, tiff, bmp)")
         # data.holdout: kept out of training, they validate instead (see trainer.config.DataConfig).
         self.holdout_files = choose_holdout(sorted(files), holdout)
         held = set(self.holdout_files)
@@ -138,7 +138,7 @@ class ImageStore:
                 overflow += 1
         if not self.images:
             detail = "; ".join(self.warnings[:3])
-            raise DataError(f"{self.folder}: no usable training images ({len(files)} found; {detail})")
+            raise DataError(self.folder, f"no usable training images ({len(files)} found; {detail})")
         if overflow:
             self.warnings.append(
                 f"{overflow} of {len(self.images)} images exceed the {cache_mb} MB cache (data.cache_mb) and are decoded on every use"

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
 from trainer.config import TrainingConfig, to_dict
-from trainer.train.checkpoint import atomic_write_bytes
+from trainer.loaded_model import LoadedModel
+from trainer.atomic import atomic_write_bytes
 
 
 def export_name(config: TrainingConfig, phase_index: int) -> str:
@@ -42,9 +44,15 @@ def export_model(
     metrics: dict[str, Any],
     ema: bool,
     complete: bool = True,
+    extra: dict[str, Any] | None = None,
 ) -> tuple[Path, Path]:
-    """Write ``RUN/NAME.safetensors`` (metadata included) and ``RUN/NAME.md``; returns both paths."""
+    """Write ``RUN/NAME.safetensors`` (metadata included, plus ``extra``) and ``RUN/NAME.md``;
+    returns both paths.
+
+    ``model`` is the generator ``config`` builds (its arch and hyperparameters come from the config).
+    """
     from trainer.modelfile import save_model
+    from trainer.train.setup import describe_generator
 
     phase = config.phases[phase_index]
     metadata = {
@@ -59,11 +67,59 @@ def export_model(
         "metrics": metrics,
         "ema": ema,
         "complete": complete,
+        **(extra or {}),
     }
-    path = save_model(model, Path(run_dir) / f"{name}.safetensors", metadata=metadata)
+    loaded = describe_generator(config, model)
+    path = save_model(loaded, Path(run_dir) / f"{name}.safetensors", metadata=metadata)
     card = Path(run_dir) / f"{name}.md"
-    atomic_write_bytes(card, render_card(name, model, metadata).encode("utf-8"))
+    atomic_write_bytes(card, render_card(name, loaded, metadata).encode("utf-8"))
     return path, card
+
+
+@dataclass(frozen=True)
+class CheckpointExport:
+    """What :func:`export_checkpoint` wrote: the model file, its card, the checkpoint's step and
+    whether the weights are the EMA's."""
+
+    path: Path
+    card: Path
+    step: int
+    ema: bool
+
+
+def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, *, raw: bool = False,
+                      device: str = "") -> CheckpointExport:
+    """Export the generator of a training checkpoint as model file ``output`` and its model card.
+
+    The one checkpoint export of the project (the app's "save model now", ``scripts/export_checkpoint.py``):
+    the EMA weights when the checkpoint has them (``raw``: the raw generator's), the run's config,
+    recipe and data from the checkpoint itself, with its step, elapsed time and validation metrics,
+    ``complete = False`` and ``exported_from`` (the checkpoint's file name). ``output`` is a
+    ``.safetensors`` path (the card is the same path with ``.md``; ``{step}`` in it becomes the
+    checkpoint's step); ``device`` is what the card says
+    the model was trained on (unknown when empty).
+    """
+    from trainer import models
+    from trainer.config import from_dict, validate
+    from trainer.train.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(checkpoint)  # weights_only: data, never pickled objects
+    config = validate(from_dict(ckpt["config"], TrainingConfig))
+    # Built bare (not through build_generator): the weights come from the checkpoint, so the
+    # run's model.init_weights file need not exist here.
+    model = models.build(config.model.arch, scale=config.data.scale, **config.model.hparams)
+    ema = not raw and bool(ckpt.get("ema"))
+    model.load_state_dict(ckpt["ema"]["module"] if ema else ckpt["generator"])
+    step = int(ckpt["step"])
+    out = Path(str(output).replace("{step}", str(step)))
+    name = out.name[: -len(".safetensors")] if out.name.endswith(".safetensors") else out.name
+    path, card = export_model(
+        model.eval(), out.parent, name, config=config, phase_index=int(ckpt.get("phase", 0)), steps=step,
+        seconds=float(ckpt.get("elapsed", 0.0)), device=device or "?",
+        trained_on={"folder": Path(config.data.train_dir).name, "path": config.data.train_dir},
+        metrics=ckpt.get("metrics") or {}, ema=ema, complete=False, extra={"exported_from": Path(checkpoint).name},
+    )
+    return CheckpointExport(path, card, step, ema)
 
 
 def _loss_summary(phase: dict[str, Any]) -> str:
@@ -79,18 +135,18 @@ def _loss_summary(phase: dict[str, Any]) -> str:
     return " + ".join(parts)
 
 
-def render_card(name: str, model: nn.Module, meta: dict[str, Any]) -> str:
+def render_card(name: str, model: LoadedModel, meta: dict[str, Any]) -> str:
     """Markdown model card: architecture, recipe, data, training, metrics."""
     cfg = meta["config"]
-    hp = getattr(model, "hparams", {})
-    n_params = sum(p.numel() for p in model.parameters())
+    hp = dict(model.hparams)
+    n_params = sum(p.numel() for p in model.module.parameters())
     lines = [
         f"# {name}",
         "",
         meta.get("description") or f"Trained with the `{meta['recipe']}` recipe of srgan-train.",
         "",
         "## Model",
-        f"- architecture: `{getattr(model, 'arch', '?')}` ({n_params / 1e6:.2f} M parameters), x{cfg['data']['scale']}",
+        f"- architecture: `{model.arch}` ({n_params / 1e6:.2f} M parameters), x{cfg['data']['scale']}",
         f"- hyperparameters: `{json.dumps(hp)}`",
         f"- weights: {'exponential moving average of the generator' if meta['ema'] else 'raw generator weights'}",
         "",

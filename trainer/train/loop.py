@@ -45,6 +45,7 @@ from trainer.train.events import (
     Validation,
 )
 from trainer.train.export import export_model, export_name
+from trainer.train.layout import CONFIG_FILE
 from trainer.train.losses import RANDOM_VGG_WARNING
 from trainer.train.runlog import RunLog
 from trainer.train.setup import (
@@ -160,7 +161,7 @@ class _Run:
         self.state = state
         if self.main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            save_config(cfg, self.run_dir / "config.toml")
+            save_config(cfg, self.run_dir / CONFIG_FILE)
             # A resumed run redoes the steps after its checkpoint: their old records go.
             self.log = RunLog(self.run_dir, keep_until=int(state["step"]) if state else None)
 
@@ -207,9 +208,9 @@ class _Run:
             fields = ("arch", "hparams") if key == "model" else ("scale", "batch_size", "crop")
             for f in fields:
                 if old.get(f) != new.get(f):
-                    raise ckpt.CheckpointError(f"{path}: the checkpoint was made with {key}.{f} = {old.get(f)!r}, the config now says {new.get(f)!r}")
+                    raise ckpt.CheckpointError(path, f"the checkpoint was made with {key}.{f} = {old.get(f)!r}, the config now says {new.get(f)!r}")
         if len(saved.get("phases", [])) != len(now["phases"]):
-            raise ckpt.CheckpointError(f"{path}: the checkpoint's config has {len(saved.get('phases', []))} phases, this one {len(now['phases'])}")
+            raise ckpt.CheckpointError(path, f"the checkpoint's config has {len(saved.get('phases', []))} phases, this one {len(now['phases'])}")
 
     def _notice(self, message: str, level: str = "warning") -> Notice:
         return self._emit(Notice(message, level))

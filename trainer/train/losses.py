@@ -82,11 +82,6 @@ class AdversarialLoss:
         self.type = cfg.type
         self.gp_weight = cfg.gp_weight
 
-    @property
-    def needs_real_for_generator(self) -> bool:
-        """True for the relativistic loss (the generator compares against real logits)."""
-        return self.type == "relativistic"
-
     def generator(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         """Generator loss from the discriminator's logits on SR (and on HR, detached, if relativistic)."""
         fake = fake.float()

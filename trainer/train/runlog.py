@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from trainer.atomic import atomic_write_text
 from trainer.train.events import TrainStep, Validation, event_record
-
-METRICS_FILE = "metrics.jsonl"
+from trainer.train.layout import METRICS_FILE
 
 
 def _clean(value: Any) -> Any:
@@ -77,9 +77,7 @@ def _truncate_after(path: Path, step: int) -> None:
             continue
         if not isinstance(record.get("step"), int) or record["step"] <= step:
             kept.append(line)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(k + "\n" for k in kept))
 
 
 def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:

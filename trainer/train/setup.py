@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from trainer.config import TrainingConfig
+from trainer.loaded_model import LoadedModel
 from trainer.train.losses import ContentLoss
 
 
@@ -80,13 +81,21 @@ def build_generator(config: TrainingConfig) -> nn.Module:
         if not path.is_file():
             raise FileNotFoundError(f"{path}: model file for model.init_weights not found")
         source = load_model(path)
-        if source.arch != model.arch or source.hparams != model.hparams:
+        built = describe_generator(config, model)
+        if source.arch != built.arch or dict(source.hparams) != dict(built.hparams):
             raise ValueError(
-                f"{path}: model.init_weights holds {source.arch} {source.hparams}, but the config builds "
-                f"{model.arch} {model.hparams}; set model.arch/model.hparams to match"
+                f"{path}: model.init_weights holds {source.arch} {dict(source.hparams)}, but the config builds "
+                f"{built.arch} {dict(built.hparams)}; set model.arch/model.hparams to match"
             )
-        model.load_state_dict(source.state_dict())
+        model.load_state_dict(source.module.state_dict())
     return model
+
+
+def describe_generator(config: TrainingConfig, module: nn.Module) -> LoadedModel:
+    """``module``, a generator built from ``config``, with its description (what a model file records)."""
+    from trainer import models
+
+    return models.describe(module, config.model.arch, {"scale": config.data.scale, **config.model.hparams})
 
 
 def build_discriminator(config: TrainingConfig, index: int) -> nn.Module:

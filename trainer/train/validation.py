@@ -58,12 +58,12 @@ class Validator:
         self.folder = Path(folder)
         self._name = name
         if files is None and not self.folder.is_dir():
-            raise EvaluationError(f"{self.folder}: validation folder not found (data.val_dir)")
+            raise EvaluationError(self.folder, "validation folder not found (data.val_dir)")
         files = image_files(self.folder) if files is None else list(files)
         if max_images:
             files = files[:max_images]
         if not files:
-            raise EvaluationError(f"{self.folder}: no images in the validation folder (data.val_dir)")
+            raise EvaluationError(self.folder, "no images in the validation folder (data.val_dir)")
         self.scale = scale
         self.sample_size = sample_size - sample_size % scale
         self.n_samples = samples

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from trainer.train.layout import CHECKPOINT_DIR, CONFIG_FILE
+
 DEFAULT_RECIPE = "quick"  # minutes on a laptop CPU: a first run ends with a model
 RECIPE_LABELS = {
     "quick": "Quick test (a few minutes, tiny model)",
@@ -125,6 +127,8 @@ class ConfigDraft:
         bench = benchmark_val_dir()
         draft.val_mode = "none" if not val else "benchmark" if (val == "auto" or (bench and Path(val) == bench)) else "folder"
         draft.val_folder = val if draft.val_mode == "folder" else ""
+        if config.data.holdout:
+            draft.val_mode, draft.holdout = "holdout", config.data.holdout
         draft.run_name = run_name or draft.suggest_name()
         return draft
 
@@ -187,39 +191,36 @@ class ConfigDraft:
         return str(self.overrides.get("data.train_dir", self.base.data.train_dir))
 
     # -- building --------------------------------------------------------------------------------
-    def _data_overrides(self, for_run: bool) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    def _data_overrides(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"data.holdout": 0}
         if self.val_mode == "benchmark":
             bench = benchmark_val_dir()
             out["data.val_dir"] = str(bench) if bench else ""
         elif self.val_mode == "folder":
             out["data.val_dir"] = self.val_folder
         elif self.val_mode == "holdout":
-            # The split is made in the run folder when the run starts (links, see data_check.split_holdout).
-            out["data.val_dir"] = str(self.run_dir / "data" / "val")
-            if for_run:
-                out["data.train_dir"] = str(self.run_dir / "data" / "train")
+            # The trainer keeps these images out of training and validates on them (data.holdout,
+            # trainer.train.holdout): the same fixed choice whenever the run starts or resumes.
+            out["data.val_dir"] = ""
+            out["data.holdout"] = self.holdout
         else:
             out["data.val_dir"] = ""
         return out
 
-    def build(self, *, for_run: bool = False) -> Any:
-        """The validated ``TrainingConfig`` (raises ``trainer.config.ConfigError`` naming the field).
-
-        ``for_run``: the config the run will use (with a hold-out split, the training folder is the
-        run's ``data/train`` folder of links).
-        """
+    def build(self) -> Any:
+        """The validated ``TrainingConfig`` the run will use (raises ``trainer.config.ConfigError``
+        naming the field)."""
         from trainer.config import apply_overrides
 
         overrides = dict(self.overrides)
-        overrides.update(self._data_overrides(for_run))
+        overrides.update(self._data_overrides())
         return apply_overrides(self.base, overrides)
 
-    def to_toml(self, *, for_run: bool = True) -> str:
+    def to_toml(self) -> str:
         """The config as TOML (raises ConfigError when invalid)."""
         from trainer.config import to_toml
 
-        return to_toml(self.build(for_run=for_run))
+        return to_toml(self.build())
 
     # -- checking --------------------------------------------------------------------------------
     def problems(self, page: str | None = None) -> list[Problem]:
@@ -277,7 +278,7 @@ class ConfigDraft:
         if not _NAME_RE.match(name):
             return [Problem("summary", "run_name", f"{name!r}: use letters, digits, '.', '_' and '-' only "
                             "(the name becomes a folder and a model name).")]
-        if (self.run_dir / "checkpoints").is_dir() or (self.run_dir / "config.toml").is_file():
+        if (self.run_dir / CHECKPOINT_DIR).is_dir() or (self.run_dir / CONFIG_FILE).is_file():
             return [Problem("summary", "run_name", f"{self.run_dir} already holds a run; choose another name "
                             "(or resume that run from the Training runs list).")]
         return []

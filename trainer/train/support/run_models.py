@@ -42,23 +42,14 @@ def install_export(path: str | Path, name: str) -> Any:
     return zoo.install_model(path, name, overwrite=True)
 
 
-def export_checkpoint(config: Any, checkpoint: str | Path, run_dir: str | Path) -> tuple[Path, str]:
-    """Export the EMA generator of a checkpoint as ``RUN/snapshot_step<N>.safetensors`` (with its
-    model card) and install it as user model ``<run>_step<N>``; returns (file, model name)."""
-    from trainer import models
-    from trainer.train.checkpoint import load_checkpoint
-    from trainer.train.export import export_model
+def save_snapshot(checkpoint: str | Path, run_dir: str | Path) -> tuple[Path, str]:
+    """Export a running training's checkpoint as ``RUN/snapshot_step<N>.safetensors`` (with its
+    model card; :func:`trainer.train.export.export_checkpoint`, which reads the run's config from
+    the checkpoint) and install it as user model ``<run>_step<N>``; returns (file, model name)."""
+    from trainer.train.export import export_checkpoint
 
-    state = load_checkpoint(checkpoint)
-    model = models.build(config.model.arch, scale=config.data.scale, **config.model.hparams)
-    model.load_state_dict(state["ema"]["module"] if state.get("ema") else state["generator"])
-    step = int(state["step"])
-    path, _ = export_model(
-        model.eval(), run_dir, f"snapshot_step{step}", config=config, phase_index=int(state.get("phase", 0)), steps=step,
-        seconds=float(state.get("elapsed", 0.0)), device="(snapshot of a running training)",
-        trained_on={"folder": Path(config.data.train_dir).name, "path": config.data.train_dir},
-        metrics=state.get("metrics") or {}, ema=config.runtime.ema_decay > 0, complete=False,
-    )
-    name = f"{clean_name(Path(run_dir).name)}_step{step}"
-    install_export(path, name)
-    return path, name
+    done = export_checkpoint(checkpoint, Path(run_dir) / "snapshot_step{step}.safetensors",
+                             device="(snapshot of a running training)")
+    name = f"{clean_name(Path(run_dir).name)}_step{done.step}"
+    install_export(done.path, name)
+    return done.path, name

@@ -19,17 +19,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-METRICS_FILE = "metrics.jsonl"
-CONFIG_FILE = "config.toml"
+from trainer.train.layout import CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE  # the trainer's names, no torch
+from trainer.train.layout import STEP_RE as _STEP_RE
+
 TAIL_BYTES = 256 * 1024
-_STEP_RE = re.compile(r"^step_(\d+)\.pt$")
 
 
 @dataclass(frozen=True)
@@ -93,7 +92,7 @@ def tail_records(path: Path, max_bytes: int = TAIL_BYTES) -> list[dict]:
 
 def checkpoint_steps(run_dir: Path) -> list[int]:
     """Steps of the run's periodic checkpoints, oldest first."""
-    folder = run_dir / "checkpoints"
+    folder = run_dir / CHECKPOINT_DIR
     if not folder.is_dir():
         return []
     return sorted(int(m.group(1)) for p in folder.iterdir() if (m := _STEP_RE.match(p.name)))
@@ -156,7 +155,8 @@ def list_runs(root: str | os.PathLike | None = None, *, active: Iterable[str | o
 def delete_run(run_dir: str | os.PathLike) -> None:
     """Delete a run folder (refuses a folder that is not a run: no ``config.toml``).
 
-    Links of a hold-out split are removed, never the images they point to.
+    Links in the folder (the hold-out split of runs made before ``data.holdout``) are removed,
+    never the images they point to.
     """
     path = Path(run_dir)
     if not (path / CONFIG_FILE).is_file():

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# The one 16-bit -> 8-bit / alpha-over-background conversion of the project (re-exported here).
+from trainer.imageio.display import to_display_u8  # noqa: F401
+
 # Keys in the order of the number keys 1..6 of the comparator.
 LAYER_ORDER = ("lr", "bicubic", "sr", "hr", "error", "sr2")
 PYRAMID_MIN_SIDE = 256
@@ -51,31 +54,6 @@ class Layer:
     def canvas_size(self) -> tuple[int, int]:
         """(width, height) on the canvas."""
         return self.pixels.shape[1] * self.factor, self.pixels.shape[0] * self.factor
-
-
-def to_display_u8(pixels: np.ndarray, alpha: np.ndarray | None = None, background: int = 255) -> np.ndarray:
-    """Any image array of the project (HxW, HxWx1, HxWx3; uint8 or uint16; optional alpha) as HxWx3 uint8.
-
-    16-bit images are shown at 8 bits (rounded, not truncated); grey is repeated into RGB; alpha is
-    composited over a plain ``background`` so transparent areas do not show their hidden colours.
-    """
-    arr = np.asarray(pixels)
-    if arr.ndim == 2:
-        arr = arr[:, :, None]
-    if arr.dtype == np.uint16:
-        arr = ((arr.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
-    elif arr.dtype != np.uint8:
-        raise TypeError(f"expected a uint8 or uint16 image, got {arr.dtype}")
-    if arr.shape[2] == 1:
-        arr = np.repeat(arr, 3, axis=2)
-    elif arr.shape[2] == 4 and alpha is None:
-        arr, alpha = arr[:, :, :3], arr[:, :, 3]
-    if alpha is not None:
-        a = np.asarray(alpha)
-        a = a.astype(np.float32) / (65535.0 if a.dtype == np.uint16 else 255.0)
-        comp = arr.astype(np.float32) * a[:, :, None] + background * (1.0 - a[:, :, None])
-        arr = np.clip(np.rint(comp), 0, 255).astype(np.uint8)
-    return np.ascontiguousarray(arr)
 
 
 def halve(arr: np.ndarray) -> np.ndarray:

@@ -1,29 +1,41 @@
-"""Decoding an image file into :class:`ImageData` (private helper of :mod:`trainer.imageio`).
+"""Reading an image file into :class:`ImageData`: :func:`read_image` (see the package docstring).
 
-``trainer.imageio.read_image`` checks the path, calls :func:`decode` and turns every failure into
-an ``ImageReadError``; the decisions are listed in the ``trainer.imageio`` module docstring.
+:func:`read_image` checks the path, calls :func:`decode` and turns every failure into an
+``ImageReadError``; the decisions are listed in the :mod:`trainer.imageio` docstring.
 """
 
 from __future__ import annotations
 
+import os
+import stat
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
-from trainer import imageio_16bit as _b16
-from trainer.imageio_meta import (
+from trainer.imageio import bit16 as _b16
+from trainer.imageio.files import has_glob
+from trainer.imageio.metadata import (
     apply_orientation,
     clean_dpi,
     clean_exif,
     icc_for_channels,
     orientation_of,
 )
-from trainer.imageio_types import ImageData, ImageReadError, unpremultiply
+from trainer.imageio.types import ImageData, ImageReadError, unpremultiply
 
 READ_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP")  # the JPEG opener also returns MPO (camera JPEGs)
 FORMAT_NAMES = "PNG, JPEG, WebP, TIFF, BMP"
-_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # the headers read with tifffile
+
+MAX_PIXELS = 200_000_000
+"""Largest image :func:`read_image` decodes (width x height). 200 MP of 16-bit RGBA is 1.6 GB.
+Read at call time from this module (tests lower it)."""
+
+# See the package docstring: MAX_PIXELS is enforced by read_image with a clearer message.
+Image.MAX_IMAGE_PIXELS = None
 
 
 class Refused(Exception):
@@ -159,7 +171,7 @@ def decode_unidentified(path: Path, max_pixels: int) -> ImageData:
     """A file Pillow would not open as one of the read formats: name its format, or try tifffile."""
     with open(path, "rb") as fh:
         head = fh.read(4)
-    if head in _TIFF_MAGIC:  # e.g. 16-bit grey+alpha TIFF, which Pillow cannot identify
+    if head in TIFF_MAGIC:  # e.g. 16-bit grey+alpha TIFF, which Pillow cannot identify
         try:
             arr, tinfo = _read_tifffile(path, max_pixels)
         except (ImageReadError, MemoryError):
@@ -187,3 +199,37 @@ def decode_unidentified(path: Path, max_pixels: int) -> ImageData:
     if found:
         raise ImageReadError(path, f"unsupported image format {found} (supported: {FORMAT_NAMES})")
     raise ImageReadError(path, f"not an image file, or not one of the supported formats ({FORMAT_NAMES})")
+
+
+def read_image(path: str | os.PathLike[str]) -> ImageData:
+    """Read an image file into :class:`ImageData` (EXIF orientation applied, modes normalised).
+
+    Raises :class:`ImageReadError` for every file that cannot be read, with the reason.
+    """
+    p = Path(path).expanduser()
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        reason = "no image file matches this pattern" if has_glob(os.fspath(path)) else "file not found"
+        raise ImageReadError(p, reason) from None
+    except OSError as e:
+        raise ImageReadError(p, f"cannot access file ({e.strerror or e})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ImageReadError(p, "is a folder, not an image file")
+    if st.st_size == 0:
+        raise ImageReadError(p, "empty file (0 bytes)")
+    try:
+        return decode(p, MAX_PIXELS)  # the limit read at call time (tests lower it)
+    except ImageReadError:
+        raise
+    except Refused as e:
+        raise ImageReadError(p, str(e)) from None
+    except UnidentifiedImageError:
+        pass  # decided below, outside the except block to keep the traceback short
+    except PermissionError as e:
+        raise ImageReadError(p, f"permission denied ({e.strerror or e})") from None
+    except MemoryError:
+        raise ImageReadError(p, "not enough memory to decode this image") from None
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error, zlib.error, IndexError, KeyError, TypeError) as e:
+        raise ImageReadError(p, f"truncated or corrupt image data ({type(e).__name__}: {e})") from e
+    return decode_unidentified(p, MAX_PIXELS)

@@ -1,4 +1,4 @@
-"""Plain training-GUI logic: loss history, monitor state, runs listing, error advice, data check."""
+"""Training support in the core (trainer.train.support): run state, runs listing, error advice, data check."""
 
 from __future__ import annotations
 
@@ -7,20 +7,19 @@ import os
 
 import numpy as np
 import pytest
-from test_training_support import make_images
+from test_train_support import make_images
 
-from srgan_desktop.training.data_check import (
+from trainer.train.support.data_check import (
     DataReport,
     ScanProgress,
     Thumbnail,
-    choose_holdout,
     preview_pairs,
     scan_training_folder,
-    split_holdout,
 )
-from srgan_desktop.training.errors import advise
-from srgan_desktop.training.runs import delete_run, list_runs, read_run
-from srgan_desktop.training.training_state import MonitorState, Series, format_duration, state_from_records
+from trainer.train.holdout import choose_holdout
+from trainer.train.support.advice import advise
+from trainer.train.support.run_state import MonitorState, Series, format_duration, state_from_records
+from trainer.train.support.runs import delete_run, list_runs, read_run
 
 
 def test_series_grows_and_a_repeated_step_replaces_the_overlapped_tail():
@@ -107,8 +106,9 @@ def test_runs_are_listed_with_status_progress_and_resumability(tmp_path):
 def test_delete_run_removes_links_not_the_images_and_refuses_other_folders(tmp_path):
     images = make_images(tmp_path / "photos", n=4, size=(20, 20))
     run = _fake_run(tmp_path / "runs", "r", [])
-    train, val = split_holdout(images, run, 1)
-    assert len(list(train.iterdir())) == 3 and len(list(val.iterdir())) == 1
+    # Runs made before data.holdout linked their split into RUN/data/{train,val}.
+    (run / "data" / "val").mkdir(parents=True)
+    (run / "data" / "val" / "img00.png").symlink_to(images / "img00.png")
     delete_run(run)
     assert not run.exists() and len(list(images.iterdir())) == 4
     with pytest.raises(ValueError, match="not a training run"):
@@ -162,3 +162,29 @@ def test_runs_listing_reads_only_the_tail_of_a_long_log(tmp_path):
     assert os.path.getsize(run / "metrics.jsonl") > 300_000
     info = read_run(run)
     assert info.status == "interrupted" and info.step == 3999
+
+
+def test_a_drafts_holdout_is_the_trainers_data_holdout(tmp_path):
+    from trainer.train.support.config_draft import ConfigDraft
+
+    folder = make_images(tmp_path / "photos", n=4, size=(20, 20))
+    draft = ConfigDraft()
+    draft.set("data.train_dir", str(folder))
+    draft.val_mode, draft.holdout = "holdout", 2
+    config = draft.build()
+    assert (config.data.holdout, config.data.val_dir, config.data.train_dir) == (2, "", str(folder))
+    again = ConfigDraft.from_config(config)
+    assert (again.val_mode, again.holdout) == ("holdout", 2) and again.build() == config
+    draft.val_mode = "none"
+    assert draft.build().data.holdout == 0
+
+
+def test_srgan_train_lists_the_runs_as_the_app_does(tmp_path, capsys):
+    from trainer.cli.train import main
+
+    started = {"event": "RunStarted", "total_steps": 50}
+    _fake_run(tmp_path, "killed", [started, _step(1), _step(2), _step(3)], [2])
+    assert main(["--list-runs", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == f"killed: interrupted, step 3/50; resume with --resume {tmp_path / 'killed'}\n"
+    assert main(["--list-runs", str(tmp_path / "none")]) == 0
+    assert "no runs in" in capsys.readouterr().out

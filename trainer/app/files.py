@@ -14,7 +14,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from srgan_desktop.layers import thumbnail, to_display_u8
+from trainer.app.layers import thumbnail, to_display_u8
 
 BATCH = 64
 

@@ -12,7 +12,7 @@ import math
 
 from PySide6.QtCore import QObject, Signal
 
-from srgan_desktop.layers import LAYER_ORDER, Layer
+from trainer.app.layers import LAYER_ORDER, Layer
 
 ZOOM_MIN = 1.0 / 64.0
 ZOOM_MAX = 64.0

@@ -16,11 +16,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
-from srgan_desktop.analysis import (
+from trainer.app.analysis import (
     HEATMAP_VMAX,
     Scores,
     abs_error_y,
@@ -29,9 +29,14 @@ from srgan_desktop.analysis import (
     niqe_scores,
     whole_scores,
 )
-from srgan_desktop.layers import Layer, heatmap, to_display_u8
+from trainer.app.layers import Layer, heatmap, to_display_u8
 from trainer.pipeline import FileDone, FileProgress, FileStarted
 from trainer.pipeline.engines import EngineCache, EngineSettings
+
+if TYPE_CHECKING:  # torch, numpy-heavy modules: imported in the worker thread only
+    from trainer.imageio import ImageData
+    from trainer.inference import Upscaler
+    from trainer.pipeline import ModelPicker, Planner
 
 DEFAULT_SCALE = 4  # bicubic-only evaluation (no model) uses the project's scale
 # Whole-image inference (no tiling) in evaluation mode up to this LR size, so the numbers are those
@@ -81,7 +86,7 @@ class JobOptions:
     quality: int = 95
     protect: tuple[Path, ...] = ()
     tile: int | None = None
-    planner: Any = None
+    planner: Planner | None = None
 
     @property
     def engine_settings(self) -> EngineSettings:
@@ -132,7 +137,7 @@ def model_title(model: str | None) -> str:
     return model_label(model)
 
 
-def _pick(model: str) -> Any:
+def _pick(model: str) -> ModelPicker:
     """``trainer.pipeline.pick_models`` with a message the queue row can show."""
     from trainer.pipeline import pick_models
     from trainer.zoo import ZooError
@@ -143,7 +148,7 @@ def _pick(model: str) -> Any:
         raise RuntimeError(str(exc)) from None
 
 
-def _read_input(path: Path, evaluate: bool, scale: int) -> tuple[Any, np.ndarray | None, np.ndarray, tuple[int, int]]:
+def _read_input(path: Path, evaluate: bool, scale: int) -> tuple[ImageData, np.ndarray | None, np.ndarray, tuple[int, int]]:
     """(image for the engine, HR uint8 or None, LR uint8 RGB for display/metrics, original (w, h))."""
     if evaluate:
         # The very reader and pair maker of srgan-eval: same pixels, same numbers.
@@ -162,7 +167,7 @@ def _read_input(path: Path, evaluate: bool, scale: int) -> tuple[Any, np.ndarray
     return image, None, to_display_u8(image.pixels, image.alpha), (image.width, image.height)
 
 
-def _run_engine(engine: Any, image: Any, cancel: threading.Event | None, lo: float, hi: float) -> Iterator[Any]:
+def _run_engine(engine: Upscaler, image: ImageData, cancel: threading.Event | None, lo: float, hi: float) -> Iterator[Any]:
     """Drive ``engine.run`` and translate its events; returns the ``UpscaleFinished`` event."""
     from trainer.inference import TileDone, TilesPlanned, UpscaleFinished
 
@@ -179,7 +184,7 @@ def _run_engine(engine: Any, image: Any, cancel: threading.Event | None, lo: flo
     return finished
 
 
-def _upscale(model: str, options: JobOptions, image: Any, lr: np.ndarray, cancel: threading.Event | None,
+def _upscale(model: str, options: JobOptions, image: ImageData, lr: np.ndarray, cancel: threading.Event | None,
              lo: float, hi: float) -> Iterator[Any]:
     """Run ``model`` (evaluation, comparison); returns (display uint8 RGB, seconds, device, tile size).
 

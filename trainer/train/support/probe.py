@@ -61,7 +61,7 @@ def probe_speed(config: Any, *, steps: int | None = None, max_seconds: float | N
     exception, so the wizard can show it on the hardware page.
     """
     from trainer.config import apply_overrides
-    from trainer.train import Error, TrainingControl, TrainStep, train
+    from trainer.train import Error, RunStarted, TrainingControl, TrainStep, train
 
     steps = steps or PROBE_STEPS
     max_seconds = max_seconds or PROBE_SECONDS
@@ -74,7 +74,7 @@ def probe_speed(config: Any, *, steps: int | None = None, max_seconds: float | N
             yield ProbeProgress(phase.name, index, len(config.phases))
             single = dataclasses.replace(config, phases=(dataclasses.replace(phase, iterations=steps + 1, time_limit_s=0.0),))
             single = apply_overrides(single, {
-                "data.train_dir": str(data), "data.val_dir": "", "data.lr_dir": "", "data.num_workers": 0,
+                "data.train_dir": str(data), "data.val_dir": "", "data.holdout": 0, "data.lr_dir": "", "data.num_workers": 0,
                 "model.init_weights": "", "runtime.log_interval": 1, "runtime.val_interval": 0,
                 "runtime.checkpoint_interval": 0, "runtime.export_on_stop": False,
             })
@@ -84,7 +84,7 @@ def probe_speed(config: Any, *, steps: int | None = None, max_seconds: float | N
             for event in train(single, Path(tmp) / f"run{index}", control=control):
                 if cancel is not None and cancel.is_set():
                     control.stop()
-                if type(event).__name__ == "RunStarted":
+                if isinstance(event, RunStarted):
                     device = event.device
                 elif isinstance(event, TrainStep):
                     if event.step > 1:  # step 1 is the warm-up

@@ -1,4 +1,6 @@
-"""Checking a training folder before a run, previewing training pairs, hold-out splits (no Qt).
+"""Checking a training folder before a run and previewing training pairs (no Qt).
+
+The hold-out split itself is the trainer's (``data.holdout``, :mod:`trainer.train.holdout`).
 
 :func:`scan_training_folder` is a worker job: it decodes every image exactly as the trainer will
 (``trainer.imageio.read_image``), so what it calls unreadable is what the run would skip, and yields
@@ -9,15 +11,12 @@ crop chosen later in the wizard, so the report keeps every size and answers for 
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from trainer.train.holdout import choose_holdout
 
 THUMBNAILS = 12
 THUMB_SIZE = 96
@@ -84,11 +83,9 @@ class DataReport:
 
 
 def _rgb_u8(pixels: np.ndarray) -> np.ndarray:
-    if pixels.dtype == np.uint16:
-        pixels = np.round(pixels.astype(np.float32) / 257.0).astype(np.uint8)
-    if pixels.shape[2] == 1:
-        pixels = np.repeat(pixels, 3, axis=2)
-    return np.ascontiguousarray(pixels)
+    from trainer.imageio.display import to_rgb_u8
+
+    return to_rgb_u8(pixels)
 
 
 def thumbnail(rgb: np.ndarray, side: int = THUMB_SIZE) -> np.ndarray:
@@ -176,42 +173,3 @@ def _realistic_lr(hr: np.ndarray, scale: int, index: int) -> np.ndarray:
 
     batch = torch.from_numpy(hr.copy()).permute(2, 0, 1)[None].float().div(255.0)
     return to_uint8(degrade_batch(batch, scale, RealisticConfig(clean_prob=0.0), (0, index, 0))[0])
-
-
-def _link(src: Path, dest: Path) -> None:
-    """A symbolic link, else a hard link, else a copy (Windows without privileges, other disks)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    for make in (os.symlink, os.link):
-        try:
-            make(src.resolve(), dest)
-            return
-        except (OSError, NotImplementedError):
-            continue
-    shutil.copy2(src, dest)
-
-
-def split_holdout(source: str | os.PathLike, run_dir: str | os.PathLike, n: int) -> tuple[Path, Path]:
-    """Make ``RUN/data/train`` and ``RUN/data/val`` (links to the images of ``source``), holding
-    out ``n`` images for validation; returns the two folders. Does nothing when they exist (a
-    resumed run keeps its split)."""
-    from trainer.imageio import iter_image_files
-
-    src = Path(source).expanduser()
-    train, val = Path(run_dir) / "data" / "train", Path(run_dir) / "data" / "val"
-    if train.is_dir() and val.is_dir():
-        return train, val
-    files = [f for f, _ in iter_image_files([src], recursive=True)]
-    held = set(choose_holdout(files, n))
-    tmp_train, tmp_val = train.with_name(".train.tmp"), val.with_name(".val.tmp")
-    for folder in (tmp_train, tmp_val):
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-    for f in files:
-        rel = f.relative_to(src)
-        if f in held:
-            _link(f, tmp_val / "__".join(rel.parts))  # the validator reads one flat folder
-        else:
-            _link(f, tmp_train / rel)
-    os.replace(tmp_train, train)
-    os.replace(tmp_val, val)
-    return train, val

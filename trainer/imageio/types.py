@@ -1,6 +1,6 @@
 """Data types of the image I/O layer: :class:`ImageData`, its errors, alpha premultiplication.
 
-Import them from ``trainer.imageio``; this module only keeps that file small.
+Import them from ``trainer.imageio``. The errors derive from :class:`trainer.errors.FileError`.
 """
 
 from __future__ import annotations
@@ -11,29 +11,21 @@ from pathlib import Path
 
 import numpy as np
 
+from trainer.errors import FileError
 
-class ImageReadError(Exception):
+
+class ImageReadError(FileError):
     """An image file could not be read. ``path`` and ``reason``; ``str()`` is ``"PATH: reason"``."""
 
     def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{path}: {reason}")
-
-    def __reduce__(self):  # picklable with both arguments (errors cross DataLoader worker processes)
-        return (type(self), (self.path, self.reason))
+        super().__init__(path, reason)
 
 
-class ImageWriteError(Exception):
+class ImageWriteError(FileError):
     """An image file could not (or must not) be written. Same ``path``/``reason`` shape as ImageReadError."""
 
     def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{path}: {reason}")
-
-    def __reduce__(self):  # picklable with both arguments (errors cross DataLoader worker processes)
-        return (type(self), (self.path, self.reason))
+        super().__init__(path, reason)
 
 
 @dataclass
