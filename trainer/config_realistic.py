@@ -21,9 +21,15 @@ class RealisticConfig:
     ``kernel_probs``; ``beta_range`` shapes the generalised kernels. The defaults are milder than
     Real-ESRGAN's (which targets heavily degraded web images): phone and web photos, a little
     blurred, a little noisy, JPEG 35-95. ``clean_prob`` of the crops get clean MATLAB bicubic LR.
+    ``single_prob`` of the others take one pass instead of two (a camera photo put on the web
+    once): blur (``single_blur_sigma``) at HR, straight down to LR, noise (``single_noise_sigma``,
+    or Poisson ``poisson_scale2``), JPEG (``jpeg_quality2``).
     """
 
     clean_prob: float = field(default=0.1, metadata={"prob": True})
+    single_prob: float = field(default=0.5, metadata={"prob": True})
+    single_blur_sigma: tuple[float, ...] = (0.2, 1.5)
+    single_noise_sigma: tuple[float, ...] = (0.0, 10.0)
     kernel_types: tuple[str, ...] = ("iso", "aniso", "generalized_iso", "generalized_aniso")
     kernel_probs: tuple[float, ...] = (0.45, 0.25, 0.15, 0.15)
     kernel_sizes: tuple[int, ...] = (7, 9, 11, 13, 15, 17, 19, 21)
@@ -53,7 +59,8 @@ _KERNEL_KINDS = ("iso", "aniso", "generalized_iso", "generalized_aniso")
 def check_realistic(r: RealisticConfig) -> None:
     """Ranges are [low, high] with low <= high; probabilities lists match their choices."""
     where = "data.realistic"
-    ranges = {"beta_range": (0.01, 10.0), "blur_sigma": (0.01, 20.0), "blur_sigma2": (0.01, 20.0),
+    ranges = {"beta_range": (0.01, 10.0), "blur_sigma": (0.01, 20.0), "single_blur_sigma": (0.01, 20.0),
+              "single_noise_sigma": (0.0, 255.0), "blur_sigma2": (0.01, 20.0),
               "resize_range": (0.05, 4.0), "resize_range2": (0.05, 4.0), "noise_sigma": (0.0, 255.0),
               "noise_sigma2": (0.0, 255.0), "poisson_scale": (0.0, 10.0), "poisson_scale2": (0.0, 10.0),
               "jpeg_quality": (1, 100), "jpeg_quality2": (1, 100)}

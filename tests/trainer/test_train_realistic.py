@@ -184,3 +184,18 @@ def test_holdout_images_validate_instead_of_training_with_niqe(tmp_path):
     with pytest.raises(ConfigError) as err:
         apply_overrides(load_recipe("quick"), ["data.holdout=2", "data.val_dir='/some/folder'"])
     assert err.value.field == "data.holdout"
+
+
+def test_single_pass_is_blur_down_noise_jpeg():
+    """single_prob = 1 with the blur and noise off and JPEG 95: just a resize to LR (within JPEG error)."""
+    from trainer.imresize import imresize_torch
+
+    hr = _hr(4, 64, seed=5).mean(1, keepdim=True).expand(-1, 3, -1, -1).contiguous()  # grey: 4:2:0 loses nothing
+    cfg = RealisticConfig(clean_prob=0.0, single_prob=1.0, blur_prob=0.0, gaussian_noise_prob=1.0,
+                          single_noise_sigma=(0.0, 0.0), jpeg_quality2=(95, 95))
+    lr = R.degrade_batch(hr, 4, cfg, (0, 0, 0))
+    assert lr.shape == (4, 3, 16, 16)
+    assert float((lr - imresize_torch(hr, 0.25)).abs().mean()) * 255 < 3.0
+    noisy = R.degrade_batch(hr, 4, RealisticConfig(clean_prob=0.0, single_prob=1.0, single_noise_sigma=(10.0, 10.0),
+                                                   gaussian_noise_prob=1.0, blur_prob=0.0, jpeg_quality2=(95, 95)), (0, 0, 0))
+    assert float((noisy - lr).std()) * 255 > 4.0  # the noise is there

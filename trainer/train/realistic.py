@@ -12,7 +12,8 @@ upscale were blurred by a lens, resized, noised by a sensor and JPEG-compressed,
 3. the final resize to exactly HR / scale and a last JPEG.
 
 A fraction ``clean_prob`` of the crops gets the clean MATLAB bicubic instead, so the model stays
-good on clean images. Every range is a field of :class:`trainer.config.RealisticConfig`.
+good on clean images, and a fraction ``single_prob`` of the rest one pass only (blur, down to LR,
+noise, JPEG: a camera photo put on the web once, the commonest case). Every range is a field of :class:`trainer.config.RealisticConfig`.
 
 Randomness comes only from ``key`` = ``(seed, step, rank)``: parameters from a NumPy generator,
 noise fields from a torch CPU generator, both seeded from the key. So a run is reproducible and a
@@ -125,8 +126,7 @@ def _uniform(rng: np.random.Generator, lo_hi: Sequence[float]) -> float:
     return float(rng.uniform(lo_hi[0], lo_hi[1])) if lo_hi[1] > lo_hi[0] else float(lo_hi[0])
 
 
-def _blur(img: torch.Tensor, rng: np.random.Generator, cfg: RealisticConfig, order: int) -> torch.Tensor:
-    sigma_range = cfg.blur_sigma if order == 1 else cfg.blur_sigma2
+def _blur(img: torch.Tensor, rng: np.random.Generator, cfg: RealisticConfig, sigma_range: Sequence[float]) -> torch.Tensor:
     probs = np.asarray(cfg.kernel_probs, dtype=np.float64)
     kind = cfg.kernel_types[int(rng.choice(len(cfg.kernel_types), p=probs / probs.sum()))]
     size = int(rng.choice(cfg.kernel_sizes))
@@ -136,13 +136,12 @@ def _blur(img: torch.Tensor, rng: np.random.Generator, cfg: RealisticConfig, ord
     return apply_kernel(img, blur_kernel(kind, size, sx, sy, angle, beta))
 
 
-def _noise(img: torch.Tensor, rng: np.random.Generator, gen: torch.Generator, cfg: RealisticConfig, order: int) -> torch.Tensor:
+def _noise(img: torch.Tensor, rng: np.random.Generator, gen: torch.Generator, cfg: RealisticConfig,
+           sigma_range: Sequence[float], poisson_range: Sequence[float]) -> torch.Tensor:
     grey = bool(rng.random() < cfg.grey_noise_prob)
     if rng.random() < cfg.gaussian_noise_prob:
-        sigma = _uniform(rng, cfg.noise_sigma if order == 1 else cfg.noise_sigma2)
-        return gaussian_noise(img, sigma / 255.0, grey, gen)
-    scale = _uniform(rng, cfg.poisson_scale if order == 1 else cfg.poisson_scale2)
-    return poisson_noise(img, scale, grey, gen)
+        return gaussian_noise(img, _uniform(rng, sigma_range) / 255.0, grey, gen)
+    return poisson_noise(img, _uniform(rng, poisson_range), grey, gen)
 
 
 def _resize_random(img: torch.Tensor, rng: np.random.Generator, target: tuple[int, int], scale_range: Sequence[float], probs: Sequence[float]) -> torch.Tensor:
@@ -163,19 +162,24 @@ def degrade_one(hr: torch.Tensor, scale: int, cfg: RealisticConfig, rng: np.rand
         from trainer.imresize import imresize_torch
 
         return imresize_torch(hr[None], 1.0 / scale)[0].mul(255.0).round_().clamp_(0.0, 255.0).div_(255.0)
+    if rng.random() < cfg.single_prob:  # one pass: blur, down to LR, noise, JPEG
+        img = _blur(hr, rng, cfg, cfg.single_blur_sigma) if rng.random() < cfg.blur_prob else hr
+        img = resize(img, out_size, RESIZE_MODES[int(rng.integers(0, len(RESIZE_MODES)))])
+        img = _noise(img, rng, gen, cfg, cfg.single_noise_sigma, cfg.poisson_scale2)
+        return jpeg(img, int(rng.integers(cfg.jpeg_quality2[0], cfg.jpeg_quality2[1] + 1)))
     img = hr
     # first order, at HR size
     if rng.random() < cfg.blur_prob:
-        img = _blur(img, rng, cfg, 1)
+        img = _blur(img, rng, cfg, cfg.blur_sigma)
     img = _resize_random(img, rng, (h, w), cfg.resize_range, cfg.resize_probs)
-    img = _noise(img, rng, gen, cfg, 1)
+    img = _noise(img, rng, gen, cfg, cfg.noise_sigma, cfg.poisson_scale)
     img = jpeg(img, int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1)))
     # second order, around the final LR size
     if rng.random() < cfg.blur_prob2:
-        img = _blur(img, rng, cfg, 2)
+        img = _blur(img, rng, cfg, cfg.blur_sigma2)
     img = _resize_random(img, rng, out_size, cfg.resize_range2, cfg.resize_probs2)
     if rng.random() < cfg.noise_prob2:
-        img = _noise(img, rng, gen, cfg, 2)
+        img = _noise(img, rng, gen, cfg, cfg.noise_sigma2, cfg.poisson_scale2)
     img = resize(img, out_size, RESIZE_MODES[int(rng.integers(0, len(RESIZE_MODES)))])
     return jpeg(img, int(rng.integers(cfg.jpeg_quality2[0], cfg.jpeg_quality2[1] + 1)))
 
