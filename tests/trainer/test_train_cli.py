@@ -68,7 +68,8 @@ def test_training_failures_exit_1_with_the_reason(tmp_path, capsys, monkeypatch)
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="POSIX signals")
-def test_ctrl_c_stops_cleanly_with_a_checkpoint(tmp_path):
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])  # Ctrl-C, and kill / a scheduler ending the job
+def test_ctrl_c_or_sigterm_stops_cleanly_with_a_checkpoint(tmp_path, signum):
     data = make_images(tmp_path / "train", n=4)
     run = tmp_path / "run"
     env = dict(os.environ, SRGAN_DEVICE="cpu", PYTHONPATH=str(Path(__file__).parents[2]))
@@ -82,7 +83,7 @@ def test_ctrl_c_stops_cleanly_with_a_checkpoint(tmp_path):
         for line in child.stdout:
             lines.append(line.rstrip())
             if line.startswith("step "):
-                child.send_signal(signal.SIGINT)
+                child.send_signal(getattr(signal, signum))
                 break
         rest, _ = child.communicate(timeout=120)
     finally:

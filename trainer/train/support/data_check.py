@@ -82,12 +82,6 @@ class DataReport:
         return text
 
 
-def _rgb_u8(pixels: np.ndarray) -> np.ndarray:
-    from trainer.imageio.display import to_rgb_u8
-
-    return to_rgb_u8(pixels)
-
-
 def thumbnail(rgb: np.ndarray, side: int = THUMB_SIZE) -> np.ndarray:
     """A thumbnail no larger than ``side`` (Pillow's antialiased reduction)."""
     from PIL import Image
@@ -108,6 +102,7 @@ def scan_training_folder(folder: str | os.PathLike, *, thumbnails: int = THUMBNA
                          cancel: threading.Event | None = None) -> Iterator[ScanProgress | Thumbnail | DataReport]:
     """Check every image under ``folder`` (recursively); the last event is the :class:`DataReport`."""
     from trainer.imageio import ImageReadError, iter_image_files, read_image
+    from trainer.imageio.display import to_rgb_u8
 
     root = Path(folder).expanduser()
     report = DataReport(root)
@@ -123,7 +118,7 @@ def scan_training_folder(folder: str | os.PathLike, *, thumbnails: int = THUMBNA
             report.cancelled = True
             break
         try:
-            rgb = _rgb_u8(read_image(path).pixels)
+            rgb = to_rgb_u8(read_image(path).pixels)
         except ImageReadError as exc:
             report.unreadable.append((path, exc.reason))
         else:
