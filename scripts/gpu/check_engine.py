@@ -248,7 +248,7 @@ def sharding_available(repo: Path) -> bool:
 
 
 def _start_sharded(ctx: Context) -> tuple[Job, list[str], Path] | None:
-    """Launch ``torchrun --nproc_per_node=1 -m trainer.cli.upscale`` on three Set5 LR images (the
+    """Launch ``torchrun --nproc_per_node=2 -m trainer.cli.upscale`` on three Set5 LR images (the
     console scripts are not installed on the device machine); None, recorded, when unavailable."""
     from PIL import Image
 
@@ -264,7 +264,7 @@ def _start_sharded(ctx: Context) -> tuple[Job, list[str], Path] | None:
         Image.fromarray(lr).save(src / name)
     args = [str(src), "-m", str(ctx.repo / SHIPPED), "--device", "cuda" if ctx.cuda else "cpu", "--quiet"]
     out = ctx.work / "shard_torchrun"
-    job = Job(["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=1", "-m", "trainer.cli.upscale", *args, "-o", str(out)],
+    job = Job(["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "trainer.cli.upscale", *args, "-o", str(out)],
               cwd=ctx.repo, log=ctx.work / "shard_torchrun.txt", env=child_env(str(ctx.device), ctx.smoke))
     return job, args, out
 

@@ -9,8 +9,8 @@ cuDNN autotuning on; ``torch.compile`` only when it pays, see :func:`_compile`),
   (and the starting model's, for comparison) in its metadata;
 * ``NAME_stepK.safetensors`` (``series``): the EMA of intermediate checkpoints, fp16, with Set5;
 * ``NAME_continue.pt``: what continuing on the CPU needs, in the checkpoint format
-  (``scripts/export_checkpoint.py`` reads it): generator and EMA in fp32, the discriminator when it
-  is small enough to travel; no optimiser or RNG state (a continued run restarts Adam);
+  (``scripts/export_checkpoint.py`` reads it): generator and EMA in fp32, the discriminator in fp16
+  when it is small enough to travel; no optimiser or RNG state (a continued run restarts Adam);
 * the run's ``config.toml``, ``metrics.jsonl`` and model card.
 
 They go back as ``NAME.zip`` (``gpu.pack``), written as soon as the run ends, so a run cut off
@@ -35,7 +35,7 @@ from gpu.probe import GPU_BATCHES, SMOKE_BATCHES, pick_batch, step_seconds
 
 OVERHEAD_S = 15.0  # per run on a GPU: data decode, validation, export, checkpoint, packing
 SERIES_S = 1.5  # per exported intermediate checkpoint
-MAX_D_BYTES = 4 << 20  # a discriminator travels back when its fp32 weights are at most this big
+MAX_D_BYTES = 4 << 20  # a discriminator travels back when its fp16 weights are at most this big
 COMPILE_MIN_S = 600.0  # compiling SRResNet's step takes a minute or more: worth it only for long runs
 
 
@@ -205,14 +205,17 @@ def _fp16(src: Path, dst: Path, ctx: Context, extra: dict[str, Any]) -> dict[str
 def _continue_file(state: dict[str, Any], dst: Path) -> dict[str, Any]:
     """The slim checkpoint for continuing on the CPU (see the module docstring)."""
     d = state.get("discriminator")
-    d_bytes = sum(t.numel() * 4 for t in d.values() if t.is_floating_point()) if d else 0
+    # fp16 halves it (the U-Net discriminator of srgan-dfm: 2.2 MB) so that generator + EMA (fp32) + D stay
+    # under one 16 MiB returned file; a continued run casts it back to fp32.
+    d = {k: (t.half() if t.is_floating_point() else t) for k, t in d.items()} if d else None
+    d_bytes = sum(t.numel() * t.element_size() for t in d.values() if t.is_floating_point()) if d else 0
     keep = d is not None and d_bytes <= MAX_D_BYTES
     slim = {k: state[k] for k in ("version", "step", "phase", "phase_start", "phase_done", "config", "generator", "ema", "metrics")
             if k in state}
     slim.update({"discriminator": d if keep else None, "slim": "no optimiser, scaler or RNG state: continue with "
                  "scripts/export_checkpoint.py (EMA or --raw) and model.init_weights"})
     torch.save(slim, dst)
-    return {"discriminator": "included" if keep else (f"left out ({d_bytes / 2**20:.0f} MiB fp32)" if d else "none")}
+    return {"discriminator": "included (fp16)" if keep else (f"left out ({d_bytes / 2**20:.0f} MiB fp16)" if d else "none")}
 
 
 def _one(ctx: Context, spec: RunSpec, seconds: float, exported: dict[str, dict[str, Any]], rec: R.Record) -> None:

@@ -129,7 +129,8 @@ def test_plan_is_data_and_overrides_name_their_run(tmp_path):
     plan = load_plan(None, ["srgan_x4:phases.gan.adversarial.weight=1e-2"])
     gan = next(r for r in plan if r.name == "srgan_x4")
     assert gan.overrides["phases.gan.adversarial.weight"] == 1e-2
-    assert next(r for r in DEFAULT_PLAN if r.name == "srgan_x4").overrides["phases.gan.adversarial.weight"] == 5e-3
+    default_gan = next(r for r in DEFAULT_PLAN if r.name == "srgan_x4")
+    assert default_gan.recipe == "srgan-dfm" and default_gan.overrides["data.holdout"] == 6  # issue 13's recipe and rule
     path = tmp_path / "plan.json"
     path.write_text(json.dumps([{"name": "x", "recipe": "quick", "init": ["shipped:srresnet_x4"], "share": 1.0}]))
     (only,) = load_plan(path, [])
