@@ -183,11 +183,16 @@ class OptimizerConfig:
 
 @dataclass(frozen=True)
 class DiscriminatorConfig:
-    """The discriminator (critic) of a GAN phase: registry name, hyperparameters, optimiser."""
+    """The discriminator (critic) of a GAN phase: registry name, hyperparameters, optimiser.
+
+    ``init_weights``: optional training checkpoint (``.pt``, e.g. a GPU run's ``*_continue.pt``)
+    whose discriminator starts this phase, so a GAN continued elsewhere keeps its trained critic.
+    """
 
     arch: str = "srgan_d"
     hparams: dict[str, Any] = field(default_factory=dict)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    init_weights: str = ""
 
 
 @dataclass(frozen=True)

@@ -74,3 +74,27 @@ def test_step_logs_the_feature_term_and_resume_is_exact(tmp_path):
     for part in ("generator", "discriminator"):
         for key in a[part]:
             assert torch.equal(a[part][key], b[part][key]), f"{part}.{key} differs"
+
+
+def test_discriminator_init_weights_start_a_phase_from_a_travelled_critic(tmp_path):
+    """A GAN continued elsewhere keeps its critic: phases.gan.discriminator.init_weights (fp16 too)."""
+    from trainer.train.setup import build_discriminator
+
+    data = make_images(tmp_path / "train", n=4)
+    cfg = tiny_config(data, "srgan-dfm", **{"phases.*.iterations": 1, "phases.gan.discriminator.channels": 4,
+                                             "runtime.checkpoint_interval": 1})
+    collect(train(cfg, tmp_path / "a"))
+    ckpt = tmp_path / "a" / "checkpoints" / "step_000000002.pt"
+    trained = load_checkpoint(ckpt)["discriminator"]
+    slim = tmp_path / "continue.pt"
+    torch.save({**load_checkpoint(ckpt), "discriminator": {k: v.half() if v.is_floating_point() else v for k, v in trained.items()}}, slim)
+    cont = apply_overrides(cfg, [f"phases.gan.discriminator.init_weights='{slim}'"])
+    d = build_discriminator(cont, 1)
+    for key, value in d.state_dict().items():
+        assert value.dtype == trained[key].dtype
+        assert torch.allclose(value.float(), trained[key].float(), atol=1e-2, rtol=1e-2), key
+    from trainer.train.checkpoint import CheckpointError
+
+    wrong = apply_overrides(cont, ["phases.gan.discriminator.channels=8"])
+    with pytest.raises(CheckpointError, match="does not fit"):
+        build_discriminator(wrong, 1)

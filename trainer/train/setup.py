@@ -103,7 +103,21 @@ def build_discriminator(config: TrainingConfig, index: int) -> nn.Module:
     from trainer import models
 
     d = config.phases[index].discriminator
-    return models.build(d.arch, **d.hparams)
+    module = models.build(d.arch, **d.hparams)
+    if d.init_weights:
+        from trainer.train.checkpoint import CheckpointError, load_checkpoint
+
+        path = Path(d.init_weights).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: checkpoint for phases[{index}].discriminator.init_weights not found")
+        state = load_checkpoint(path).get("discriminator")  # weights_only: the file is data
+        if not state:
+            raise CheckpointError(path, "holds no discriminator (phases.discriminator.init_weights)")
+        try:  # a travelled discriminator may be fp16: load_state_dict casts to the module's fp32
+            module.load_state_dict(state)
+        except RuntimeError as exc:
+            raise CheckpointError(path, f"its discriminator does not fit {d.arch} {d.hparams} ({str(exc).splitlines()[0]})") from None
+    return module
 
 
 def build_content_losses(config: TrainingConfig) -> dict[int, ContentLoss]:
