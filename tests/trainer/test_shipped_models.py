@@ -10,7 +10,7 @@ from trainer import modelfile, paths, zoo
 from trainer.evaluation import model_upscale_fn, read_rgb_u8
 from trainer.metrics import prepare_pair, psnr_y
 
-SHIPPED = ("srresnet_x4", "srgan_x4")
+SHIPPED = ("srresnet_x4", "srgan_x4", "photo_x4")
 IMAGE = "bird.png"
 
 
