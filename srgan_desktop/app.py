@@ -41,6 +41,26 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_open_paths(paths: list[Path]) -> str:
+    """Why a ``--open`` argument cannot be used ("" if they all can): a missing path, or a file
+    that is no image (its header is read with Pillow; folders are scanned later)."""
+    for raw in paths:
+        path = raw.expanduser()
+        if not path.exists():
+            return f"--open {raw}: no such file or folder"
+        if path.is_file():
+            from PIL import Image, UnidentifiedImageError  # light: no torch
+
+            try:
+                with Image.open(path):
+                    pass
+            except UnidentifiedImageError:
+                return f"--open {raw}: not an image file (no known image format)"
+            except OSError as exc:
+                return f"--open {raw}: cannot read it ({exc.strerror or exc})"
+    return ""
+
+
 def _headless() -> bool:
     return sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
@@ -48,6 +68,10 @@ def _headless() -> bool:
 def run(argv: list[str]) -> int:
     """Start the application; returns the exit status."""
     args = build_parser().parse_args(argv)
+    problem = check_open_paths(args.open)
+    if problem:  # at once: not after the window has loaded the models
+        print(f"srgan-desktop: {problem}", file=sys.stderr)
+        return 2
     if args.screenshot is not None and _headless():
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -217,5 +241,9 @@ class Screenshot:
             in_time = time.monotonic() - self.started <= self.args.timeout
             self.exit_code = 0 if ok and not o.failed and in_time and self.compared else 1
         w.persist = False
+        from srgan_desktop.worker import shutdown_workers
+
+        w.runner.cancel()  # e.g. gave up while an item still runs: the window closes at once
+        shutdown_workers(10.0)
         w.close()
         QApplication.quit()

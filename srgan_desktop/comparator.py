@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPainterPath, QPalette, QPen, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -30,6 +32,8 @@ class ComparatorView(QWidget):
         super().__init__(parent)
         self.state = state
         self.placeholder = "Drop images or folders anywhere on this window"
+        self._legend_image: QImage | None = None  # the error map's colour scale, built once
+        self.legend_rects: list[QRectF] = []  # where the last paint put error-map legends (tests)
         self._images: dict[str, list[QImage]] = {}
         self._drag: str | None = None  # "divider" | "pan"
         self._last = QPointF()
@@ -57,8 +61,9 @@ class ComparatorView(QWidget):
         s = self.state
         if s.mode == "side":
             keys = s.side_keys()
-            pw = self.width() / max(1, len(keys))
-            return [(k, QRectF(i * pw, 0, pw, self.height())) for i, k in enumerate(keys)]
+            cols, rows = s.grid()
+            pw, ph = self.width() / cols, self.height() / rows
+            return [(k, QRectF((i % cols) * pw, (i // cols) * ph, pw, ph)) for i, k in enumerate(keys)]
         return [(None, QRectF(0, 0, self.width(), self.height()))]
 
     def divider_x(self) -> float:
@@ -82,17 +87,23 @@ class ComparatorView(QWidget):
         if not s.layers:
             self._draw_placeholder(p)
             return
+        self.legend_rects = []
         if s.mode == "side":
             for key, rect in self.pane_rects():
                 self._draw_layer(p, key, rect, rect)
                 self._label(p, s.layers[key].title, rect.topLeft() + QPointF(8, 8))
+                if key.startswith("error"):
+                    self._draw_legend(p, rect.bottomLeft() + QPointF(8, -8))
                 p.setPen(QPen(self.palette().color(QPalette.ColorRole.Window), 2))
                 p.drawLine(rect.topRight(), rect.bottomRight())
+                p.drawLine(rect.bottomLeft(), rect.bottomRight())
         elif s.solo is not None:
             full = QRectF(self.rect())
             key = s.shown_key()
             self._draw_layer(p, key, full, full)
             self._label(p, s.layers[key].title + "   (flick: Space)", QPointF(8, 8))
+            if key.startswith("error"):
+                self._draw_legend(p, QPointF(8, self.height() - 8))
         else:
             full = QRectF(self.rect())
             x = self.divider_x()
@@ -101,6 +112,8 @@ class ComparatorView(QWidget):
             self._draw_divider(p, x)
             self._label(p, "◀ " + s.layers[s.left].title, QPointF(8, 8))
             self._label(p, s.layers[s.right].title + " ▶", QPointF(self.width() - 8, 8), right=True)
+            if s.left.startswith("error") or s.right.startswith("error"):
+                self._draw_legend(p, QPointF(8 if s.left.startswith("error") else self.width() / 2 + 8, self.height() - 8))
         self._label(p, f"{s.zoom_percent:.0f} %", QPointF(self.width() - 8, self.height() - 30), right=True)
         if s.loupe and s.cursor is not None:
             self._draw_loupe(p)
@@ -138,6 +151,34 @@ class ComparatorView(QWidget):
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, zoom * div < 1.0 and not layer.nearest)
         p.drawImage(target, img, source)
         p.restore()
+
+    def _draw_legend(self, p: QPainter, bottom_left: QPointF) -> None:
+        """The error map's colour scale: black = no error, brightest = |ΔY| of HEATMAP_VMAX or more."""
+        from trainer.app.analysis import HEATMAP_VMAX
+        from trainer.app.layers import colormap_lut
+
+        if self._legend_image is None:
+            lut = np.ascontiguousarray(np.repeat(colormap_lut()[None, :, :], 8, axis=0))
+            self._legend_image = array_to_qimage(lut)
+        p.save()
+        fm = p.fontMetrics()
+        bar_w, bar_h = 160.0, 10.0
+        left, right = "0", f"≥ {HEATMAP_VMAX:.0f}"
+        caption = "|ΔY| vs HR (grey levels)"
+        h = bar_h + fm.height() * 2 + 10
+        box = QRectF(bottom_left.x(), bottom_left.y() - h, bar_w + 16, h)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(0, 0, 0, 170))
+        p.drawRoundedRect(box, 4, 4)
+        p.setPen(QColor(255, 255, 255))
+        p.drawText(QRectF(box.x() + 8, box.y() + 3, bar_w, fm.height()), Qt.AlignmentFlag.AlignLeft, caption)
+        bar = QRectF(box.x() + 8, box.y() + 5 + fm.height(), bar_w, bar_h)
+        p.drawImage(bar, self._legend_image)
+        ticks = QRectF(bar.x(), bar.bottom() + 1, bar_w, fm.height())
+        p.drawText(ticks, Qt.AlignmentFlag.AlignLeft, left)
+        p.drawText(ticks, Qt.AlignmentFlag.AlignRight, right)
+        p.restore()
+        self.legend_rects.append(box)
 
     def _draw_divider(self, p: QPainter, x: float) -> None:
         p.save()
@@ -261,6 +302,16 @@ class ComparatorView(QWidget):
 
     def leaveEvent(self, _event) -> None:  # noqa: N802
         self.state.set_cursor(None)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802, ANN001
+        """Arrow keys pan a tenth of the pane (Shift: a whole pane); the pan stays clamped."""
+        steps = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
+        step = steps.get(Qt.Key(event.key()))
+        if step is None or not self.state.layers:
+            return super().keyPressEvent(event)
+        amount = 1.0 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 0.1
+        self.state.pan_step(step[0] * amount, step[1] * amount)
+        event.accept()
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         if not self.state.layers:

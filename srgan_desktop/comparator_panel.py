@@ -3,7 +3,8 @@ keyboard actions that drive a :class:`ComparisonState`.
 
 Keys: 1-6 pick the left layer, Alt+1-6 the right one (LR, bicubic, SR, HR, error, second SR);
 X swaps the sides, Space flicks (whole view shows one layer, then the other), Esc leaves flick;
-S toggles split / side by side, L the loupe; Ctrl+0 fits, Ctrl+1 is 1:1, Ctrl+= / Ctrl+- zoom.
+S toggles split / side by side, L the loupe; Ctrl+0 fits, Ctrl+1 is 1:1, Ctrl+= / Ctrl+- zoom; with
+the view focused, the arrow keys pan (Shift: a whole pane), clamped to the image.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from srgan_desktop.comparator import ComparatorView
+from srgan_desktop.fit import fit_combo
 from srgan_desktop.state.comparison_state import ZOOM_STEP, ComparisonState
 from trainer.app.layers import LAYER_ORDER
 
@@ -69,8 +71,6 @@ class ComparatorPanel(QWidget):
         self.view = ComparatorView(state, self)
         self.left = QComboBox(self)
         self.right = QComboBox(self)
-        for combo in (self.left, self.right):
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.left.setToolTip("Layer left of the divider (keys 1-6)")
         self.right.setToolTip("Layer right of the divider (Alt+1-6)")
         self.left.activated.connect(lambda i: self._pick(self.left, state.set_left))
@@ -110,16 +110,21 @@ class ComparatorPanel(QWidget):
             combo.clear()
             for key in self.state.keys():
                 combo.addItem(self.state.layers[key].title, key)
+                combo.setItemData(combo.count() - 1, self.state.layers[key].title, Qt.ItemDataRole.ToolTipRole)
             combo.blockSignals(False)
         self._sync()
 
     def _sync(self) -> None:
-        for combo, key in ((self.left, self.state.left), (self.right, self.state.right)):
+        for combo, key, tip in ((self.left, self.state.left, "Layer left of the divider (keys 1-6)"),
+                                (self.right, self.state.right, "Layer right of the divider (Alt+1-6)")):
+            layer = self.state.layers.get(key)
+            combo.setToolTip(f"{layer.title}\n{tip}" if layer is not None else tip)
             i = combo.findData(key)
             if i >= 0 and combo.currentIndex() != i:
                 combo.blockSignals(True)
                 combo.setCurrentIndex(i)
                 combo.blockSignals(False)
+            fit_combo(combo)  # the shown layer's name ("SR: srresnet_x4") is never cut
 
     @staticmethod
     def _pick(combo: QComboBox, setter) -> None:

@@ -8,16 +8,20 @@ is shown (:meth:`MainWindow.load_environment`).
 
 from __future__ import annotations
 
+import traceback
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication
-from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QVBoxLayout, QWidget
 
+from srgan_desktop.compare_run import CompareRun
 from srgan_desktop.comparator_panel import ComparatorPanel, make_view_actions
 from srgan_desktop.dropping import can_accept, local_paths, save_pasted_image
+from srgan_desktop.fit import install_wheel_guard, resize_within_screen, scrolled
+from srgan_desktop.help_menu import install_help
 from srgan_desktop.options_panel import OptionsPanel
 from srgan_desktop.queue_panel import QueuePanel
 from srgan_desktop.queue_runner import QueueRunner
@@ -26,9 +30,9 @@ from srgan_desktop.settings import AppSettings, load_window, save_settings, save
 from srgan_desktop.state.comparison_state import ComparisonState
 from srgan_desktop.state.queue_state import QueueItem, QueueModel, Status
 from srgan_desktop.training import install_training
-from srgan_desktop.window_actions import make_window_actions, make_window_menus
+from srgan_desktop.window_actions import close_when, confirm_quit, make_banner, make_window_actions, make_window_menus
 from srgan_desktop.worker import shutdown_workers, start_worker
-from trainer.app.files import Found, Thumb, scan, thumbnails
+from trainer.app.files import Found, Thumb, not_an_image_reason, scan, thumbnails
 from trainer.app.jobs import ItemResult, JobOptions, compare_item, process_item
 from trainer.app.model_choices import Environment, ModelChoice, import_model_file, load_environment
 from trainer.naming import validate_template
@@ -54,12 +58,14 @@ class MainWindow(QMainWindow):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("SRGAN Desktop")
+        install_wheel_guard()
         self.setAcceptDrops(True)
         self.settings, self.store = settings, store
         self.environment: Environment | None = None
         self._start_when_ready = False
         self._env_requested = False
         self._shown_id = -1
+        self._quitting = False  # a close was confirmed while a job ran: close once it has stopped
         self.persist = True  # save settings and window layout on close
         self._planner: tuple[tuple, Any] | None = None  # (output rules, trainer.pipeline.Planner)
         self._thumbs_pending: list[tuple[int, Path]] = []
@@ -92,15 +98,17 @@ class MainWindow(QMainWindow):
         docks = [self._dock("Queue", self.queue_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
                  self._dock("Readouts", self.readouts, Qt.DockWidgetArea.RightDockWidgetArea),
                  self._dock("Options", self.options, Qt.DockWidgetArea.RightDockWidgetArea)]
-        self.resizeDocks(docks, [360, 430, 430], Qt.Orientation.Horizontal)
-        self.resizeDocks(docks[1:], [480, 320], Qt.Orientation.Vertical)
         self._make_menus()
         install_training(self)  # Training menu (Ctrl+T), Training runs / Training monitor docks
+        self.help_actions = install_help(self)  # Help menu: shortcuts (F1), About
         self.status_label = QLabel(self)
+        self.compare_progress = CompareRun(self)  # a "Compare with" run in progress
+        self.statusBar().addPermanentWidget(self.compare_progress)
         self.statusBar().addPermanentWidget(self.status_label)
 
         self.queue_panel.selection_changed.connect(self.show_item)
         self.options.import_requested.connect(self.import_model)
+        self.options.compare_requested.connect(self._compare_chosen)
         self.options.changed.connect(self._settings_changed)
         self.runner.result_ready.connect(self._on_result)
         self.runner.running_changed.connect(self._update_actions)
@@ -108,8 +116,12 @@ class MainWindow(QMainWindow):
         self.runner.queue_finished.connect(self._on_queue_finished)
         self.region.updated.connect(self.readouts.set_region)
         self.queue.overall_changed.connect(self._update_actions)
+        self.queue.removed.connect(lambda _row: self._forget_removed())
         self.message.connect(lambda text: self.statusBar().showMessage(text, 15000))
-        self.resize(1400, 880)
+        resize_within_screen(self, 1400, 880)
+        # After the window has its size (docks scroll, so nothing else would hold their width).
+        self.resizeDocks(docks, [340, 430, 430], Qt.Orientation.Horizontal)
+        self.resizeDocks(docks[1:], [440, 320], Qt.Orientation.Vertical)
         geometry, state = load_window(store)
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -121,7 +133,8 @@ class MainWindow(QMainWindow):
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower()}")
-        dock.setWidget(widget)
+        # The content scrolls below its natural size: a dock never grows the window (fit.py).
+        dock.setWidget(scrolled(widget))
         self.addDockWidget(area, dock)
         return dock
 
@@ -139,16 +152,7 @@ class MainWindow(QMainWindow):
         apply_theme(QApplication.instance(), name)
 
     def _make_banner(self) -> QFrame:
-        frame = QFrame(self)
-        frame.setFrameShape(QFrame.Shape.StyledPanel)
-        row = QHBoxLayout(frame)
-        self.banner_label = QLabel(frame)
-        self.banner_label.setWordWrap(True)
-        button = QPushButton("Import model file…", frame)
-        button.clicked.connect(self.import_model)
-        row.addWidget(self.banner_label, 1)
-        row.addWidget(button)
-        frame.hide()
+        frame, self.banner_label = make_banner(self, self.import_model)
         return frame
 
     # -- start-up: the core is imported in a worker after the window is shown -------------------
@@ -227,6 +231,12 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_thumb(self, thumb: Thumb) -> None:
         self.queue.update(thumb.item_id, thumbnail=thumb.pixels, size=thumb.size, file_bytes=thumb.file_bytes)
+        item = self.queue.get(thumb.item_id)
+        reason = not_an_image_reason(thumb.error)
+        if reason and item is not None and item.status is Status.WAITING:
+            # Said now, not when its turn comes (or never, without autostart).
+            self.queue.update(item.id, status=Status.FAILED, error=reason, stage="")
+            self.message.emit(f"{item.path.name}: {reason}")
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         if can_accept(event.mimeData()):
@@ -291,6 +301,7 @@ class MainWindow(QMainWindow):
         out_dir = Path(s.output_dir).expanduser()
         planner = self._planner_for(out_dir, s.template, s.format, s.quality) if save and not item.evaluate else None
         return JobOptions(model=(model if model is not None else s.model) or None, device=s.device, precision=s.precision,
+                          tile=s.tile or None,
                           evaluate=item.evaluate, save=save, out_dir=out_dir, template=s.template,
                           fmt=s.format, quality=s.quality, protect=self.queue.input_paths(), planner=planner)
 
@@ -353,6 +364,18 @@ class MainWindow(QMainWindow):
         self.region.set_result(result)
         self.result_shown.emit(item_id)
 
+    def _forget_removed(self) -> None:
+        """Items removed from the queue ("Clear finished", Remove) leave the comparator and the
+        memory: the view never shows an image that is no longer listed."""
+        listed = {it.id for it in self.queue.items}
+        for item_id in [i for i in self.results if i not in listed]:
+            self.results.pop(item_id)
+        if self._shown_id >= 0 and self._shown_id not in listed:
+            self._shown_id = -1
+            self.comparison.set_layers({})
+            self.readouts.show_result(None)
+            self.region.set_result(None)
+
     def _recompute(self, item: QueueItem) -> None:
         self.message.emit(f"Preparing the comparison of {item.path.name}…")
         options = self.options_for(item, save=False)
@@ -374,11 +397,20 @@ class MainWindow(QMainWindow):
         if not self.settings.compare_model:
             self.message.emit("Choose a second model in Options > Compare with")
             return
+        if self.settings.compare_model == result.models.get("sr"):
+            self.message.emit(f"{result.source.name} was upscaled with {self.settings.compare_model}: choose another model to compare with")
+            self.compare_done.emit("same model")
+            return
         item = self.queue.get(self._shown_id) or QueueItem(-1, result.source, evaluate=result.evaluate)
         options = self.options_for(item, model=self.settings.compare_model, save=False)
         self.message.emit(f"Running {self.settings.compare_model} on {result.source.name}…")
-        start_worker(compare_item, result, options, cancel_kwarg="cancel",
-                     connect={"returned": self._on_compared, "errored": self._on_compare_failed})
+        self.compare_progress.start(compare_item, result, options, model=self.settings.compare_model,
+                                    source=result.source.name, returned=self._on_compared, errored=self._on_compare_failed)
+
+    def _compare_chosen(self) -> None:
+        """A "Compare with" model was picked: compare it on the shown item at once (if any)."""
+        if self._shown_id in self.results:
+            self.compare_models()
 
     def _on_compare_failed(self, text: str) -> None:
         self.message.emit(f"Compare failed: {text}")
@@ -435,12 +467,38 @@ class MainWindow(QMainWindow):
     def _update_actions(self, *_args) -> None:
         a, r = self.actions_by_name, self.runner
         waiting = self.queue.next_waiting() is not None
-        a["start"].setEnabled(waiting and (not r.running or r.paused))
+        a["start"].setEnabled(waiting and not r.running)  # while paused, "Resume" is the one way on
         a["pause"].setEnabled(r.running)
         a["pause"].setText("Resume" if r.paused else "Pause")
         a["cancel"].setEnabled(r.running or r.busy)
 
+    shuts_down_training = True  # closeEvent stops a training run (see TrainingController.eventFilter)
+
+    def confirm_quit(self) -> bool:
+        """Ask whether to quit while an upscale runs (tests replace this)."""
+        return confirm_quit(self)
+
     def closeEvent(self, event) -> None:  # noqa: N802
+        if self.runner.running or self.runner.busy:
+            # Never block the GUI thread on a running job: ask, cancel, and close when it has stopped
+            # (the engine stops within about a layer; the outputs already saved stay).
+            if not self._quitting:
+                if self.persist and not self.confirm_quit():
+                    event.ignore()
+                    return
+                self._quitting = True
+                self.runner.cancel()
+                self.statusBar().showMessage("Cancelling the current image, then quitting…")
+                close_when(self, lambda: not (self.runner.running or self.runner.busy))
+            event.ignore()
+            return
+        self._really_close(event)
+
+    def _really_close(self, event) -> None:  # noqa: ANN001
+        try:
+            self.training.shutdown()  # a training run saves its checkpoint and model first
+        except Exception:  # noqa: BLE001 - a Qt virtual must not raise; the window closes anyway
+            traceback.print_exc()
         if self.persist:
             self.settings.view_mode, self.settings.loupe = self.comparison.mode, self.comparison.loupe
             save_settings(self.store, self.settings)

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from srgan_desktop.settings import FORMATS, PRECISIONS, AppSettings
+from srgan_desktop.fit import fit_combo
+from srgan_desktop.settings import FORMATS, PRECISIONS, TILE_MAX, TILE_MIN, AppSettings
 from trainer.app.model_choices import Environment
 from trainer.naming import TemplateError, render_name, validate_template
 from trainer.pipeline.models import AUTO, model_label
@@ -30,10 +31,12 @@ NONE = ""
 
 class OptionsPanel(QWidget):
     """Edits ``settings`` in place. ``changed()`` after every edit; ``import_requested()`` when the
-    user picks "Import model file..." in a model picker."""
+    user picks "Import model file..." in a model picker; ``compare_requested()`` when the user picks
+    a "Compare with" model."""
 
     changed = Signal()
     import_requested = Signal()
+    compare_requested = Signal()
 
     def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -50,6 +53,13 @@ class OptionsPanel(QWidget):
         self.device.addItems(["auto", "cpu"])
         self.precision = QComboBox(self)
         self.precision.addItems(list(PRECISIONS))
+        self.tile = QSpinBox(self)
+        self.tile.setRange(0, TILE_MAX)
+        self.tile.setSingleStep(64)
+        self.tile.setSpecialValueText("automatic")
+        self.tile.setSuffix(" px")
+        self.tile.setToolTip("Input pixels per tile side (as srgan-upscale --tile): smaller tiles need less memory; "
+                             "automatic picks them from the free memory")
         self.output = QLineEdit(settings.output_dir, self)
         self.output.setToolTip("Results go here (the folder tree of a dropped folder is kept); originals are never overwritten")
         browse = QPushButton("Browse…", self)
@@ -78,6 +88,7 @@ class OptionsPanel(QWidget):
         form.addRow("Compare with", self.compare)
         form.addRow("Device", self.device)
         form.addRow("Precision", self.precision)
+        form.addRow("Tile size", self.tile)
         form.addRow("Output folder", out_row)
         form.addRow("Format", self.format)
         form.addRow("Quality", self.quality)
@@ -90,6 +101,7 @@ class OptionsPanel(QWidget):
         self.compare.activated.connect(self._on_compare_activated)
         self.device.currentTextChanged.connect(self._store)
         self.precision.currentTextChanged.connect(self._store)
+        self.tile.valueChanged.connect(self._store)
         self.output.editingFinished.connect(self._store)
         self.format.currentIndexChanged.connect(self._store)
         self.quality.valueChanged.connect(self._store)
@@ -102,6 +114,8 @@ class OptionsPanel(QWidget):
         s = self.settings
         self._select(self.device, s.device, add=True)
         self.precision.setCurrentText(s.precision)
+        self.tile.setValue(s.tile)
+        self._update_precision()
         self.format.setCurrentIndex(max(0, self.format.findData(s.format)))
         self.quality.setValue(s.quality)
         self.evaluate.setChecked(s.evaluate)
@@ -111,7 +125,10 @@ class OptionsPanel(QWidget):
     def _store(self, *_args) -> None:
         s = self.settings
         s.device = self.device.currentText() or "auto"
-        s.precision = self.precision.currentText()
+        if self.precision.isEnabled():  # on the CPU the remembered choice stays for a GPU later
+            s.precision = self.precision.currentText() or s.precision
+        self._update_precision()  # for the device now chosen
+        s.tile = self.tile.value() if self.tile.value() == 0 else max(TILE_MIN, self.tile.value())
         s.output_dir = self.output.text().strip() or s.output_dir
         s.format = self.format.currentData() or "png"
         s.quality = self.quality.value()
@@ -135,6 +152,24 @@ class OptionsPanel(QWidget):
         example = render_name(self.template.text(), Path("photo.jpg"), scale=4, model=model_label(model))
         self.template_hint.setText(f"e.g. photo.jpg → {example}.{fmt}")
 
+    def cpu_only(self) -> bool:
+        """The chosen device computes on the CPU (also "auto" on a machine without an accelerator)."""
+        device = self.device.currentText() or self.settings.device
+        devices = self.environment.devices if self.environment is not None else ["auto", "cpu"]
+        return device == "cpu" or (device == "auto" and all(d in ("auto", "cpu") for d in devices))
+
+    def _update_precision(self) -> None:
+        """Offer fp16/bf16 only where they differ: on the CPU the engine computes in fp32 anyway."""
+        cpu = self.cpu_only()
+        self.precision.blockSignals(True)
+        self.precision.clear()
+        self.precision.addItems(["fp32"] if cpu else list(PRECISIONS))
+        self.precision.setCurrentText("fp32" if cpu else self.settings.precision)
+        self.precision.blockSignals(False)
+        self.precision.setEnabled(not cpu)
+        self.precision.setToolTip("On the CPU the network runs in fp32 (fp16 and bf16 would change nothing)" if cpu else
+                                  "auto: fp16 on graphics cards where it matches fp32, else fp32")
+
     @staticmethod
     def _select(combo: QComboBox, text: str, add: bool = False) -> None:
         i = combo.findText(text)
@@ -153,23 +188,8 @@ class OptionsPanel(QWidget):
             self.settings.model = AUTO if env.auto is not None else env.default_model or ""
         if self.settings.compare_model not in names:
             self.settings.compare_model = ""
-        for combo, chosen, empty in ((self.model, self.settings.model, "No model: bicubic baseline only"),
-                                     (self.compare, self.settings.compare_model, "—")):
-            combo.blockSignals(True)
-            combo.clear()
-            if combo is self.compare or not names:
-                combo.addItem(empty, NONE)
-            if combo is self.model and env.auto is not None:
-                combo.addItem(env.auto.label, AUTO)
-                combo.setItemData(combo.count() - 1, env.auto.tooltip, Qt.ItemDataRole.ToolTipRole)
-            for m in env.models:
-                combo.addItem(m.label, m.name)
-                combo.setItemData(combo.count() - 1, m.tooltip, Qt.ItemDataRole.ToolTipRole)
-                if m.error:
-                    combo.model().item(combo.count() - 1).setEnabled(False)
-            combo.addItem("Import model file…", IMPORT)
-            combo.setCurrentIndex(max(0, combo.findData(chosen)))
-            combo.blockSignals(False)
+        self._fill(self.model)
+        self._fill(self.compare)
         current = self.settings.device
         self.device.blockSignals(True)
         self.device.clear()
@@ -178,6 +198,48 @@ class OptionsPanel(QWidget):
         self._select(self.device, current if current in env.devices else "auto")
         self._store()
 
+    def _fill(self, combo: QComboBox) -> None:
+        """List the models in a picker. "Compare with" never offers the main model itself."""
+        env = self.environment
+        names = [m.name for m in env.usable()]
+        main = self.settings.model
+        if combo is self.compare and self.settings.compare_model == main:
+            self.settings.compare_model = ""
+        chosen = main if combo is self.model else self.settings.compare_model
+        combo.blockSignals(True)
+        combo.clear()
+        if combo is self.compare:
+            combo.addItem("—", NONE)
+        elif not names:
+            combo.addItem("No model: bicubic baseline only", NONE)
+        if combo is self.model and env.auto is not None:
+            combo.addItem(env.auto.label, AUTO)
+            combo.setItemData(combo.count() - 1, env.auto.tooltip, Qt.ItemDataRole.ToolTipRole)
+        for m in env.models:
+            if combo is self.compare and m.name == main:
+                continue
+            combo.addItem(m.label, m.name)
+            combo.setItemData(combo.count() - 1, m.tooltip, Qt.ItemDataRole.ToolTipRole)
+            if m.error:
+                combo.model().item(combo.count() - 1).setEnabled(False)
+        combo.addItem("Import model file…", IMPORT)
+        combo.setCurrentIndex(max(0, combo.findData(chosen)))
+        combo.blockSignals(False)
+        self._tip(combo)
+
+    @staticmethod
+    def _tip(combo: QComboBox) -> None:
+        """The picker's tooltip: the chosen entry's full text and description, then what it is for;
+        and the picker sized so that the chosen entry shows whole (the dock scrolls if need be)."""
+        fit_combo(combo)
+        base = combo.property("base_tip")
+        if base is None:
+            base = combo.toolTip()
+            combo.setProperty("base_tip", base)
+        i = combo.currentIndex()
+        detail = combo.itemData(i, Qt.ItemDataRole.ToolTipRole) if i >= 0 else None
+        combo.setToolTip("\n".join(t for t in (combo.currentText(), detail, base) if t))
+
     def _on_model_activated(self, index: int) -> None:
         data = self.model.itemData(index)
         if data == IMPORT:
@@ -185,6 +247,9 @@ class OptionsPanel(QWidget):
             self.import_requested.emit()
             return
         self.settings.model = data or ""
+        self._tip(self.model)
+        if self.environment is not None:
+            self._fill(self.compare)  # without the newly chosen main model
         self._store()
 
     def _on_compare_activated(self, index: int) -> None:
@@ -194,11 +259,17 @@ class OptionsPanel(QWidget):
             self.import_requested.emit()
             return
         self.settings.compare_model = data or ""
+        self._tip(self.compare)
         self._store()
+        if self.settings.compare_model:
+            self.compare_requested.emit()  # choosing a second model runs the comparison
 
     def select_model(self, name: str) -> None:
         self.settings.model = name
         self.model.setCurrentIndex(max(0, self.model.findData(name)))
+        self._tip(self.model)
+        if self.environment is not None:
+            self._fill(self.compare)
         self._store()
 
     def browse_output(self) -> None:

@@ -94,7 +94,7 @@ class QueueTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and col == COL_NAME:
             return self._pixmap(item)
         if role == Qt.ItemDataRole.ToolTipRole:
-            lines = [str(item.path)]
+            lines = [str(item.path), format_status(item) if not item.error else item.status.value]
             if item.error:
                 lines.append(item.error)
             if item.model:
@@ -174,7 +174,7 @@ class QueuePanel(QWidget):
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(COL_STATUS, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(COL_STATUS, 150)
+        header.resizeSection(COL_STATUS, 116)
         self.setMinimumWidth(260)
         self.view.selectionModel().selectionChanged.connect(self._emit_selection)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)

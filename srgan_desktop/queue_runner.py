@@ -108,7 +108,9 @@ class QueueRunner(QObject):
             self.paused_changed.emit(False)
         self._set_running(False)
         if self._handle is not None:
-            self._handle.abort()
+            self._handle.abort()  # the engine checks it before each layer: the item stops within ~1 s
+            if self._current is not None:
+                self.model.update(self._current, stage="Cancelling…")  # at once, before the worker stops
         else:
             self.queue_finished.emit()
 

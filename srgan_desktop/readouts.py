@@ -66,6 +66,8 @@ def info_lines(result: ItemResult) -> list[str]:
         parts = [f"Model {name}"]
         if result.device:
             parts.append(f"device {result.device}")
+        if result.precision:
+            parts.append(result.precision)  # what ran (after any fallback), not what was asked
         if secs is not None:
             parts.append(f"{secs:.2f} s per image")
         if result.tile_size:
@@ -102,7 +104,7 @@ class ReadoutPanel(QWidget):
         self.legend.setWordWrap(True)
         self.title.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS), self)
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setHorizontalHeaderLabels([c.replace(" ", "\n") for c in COLUMNS])  # narrow: fits a side dock
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
@@ -162,10 +164,18 @@ class ReadoutPanel(QWidget):
                      fmt_niqe(result.niqe[key]) if key in result.niqe else "–")
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                item.setToolTip(f"{label}: {COLUMNS[j]} {text}" if j else label)
                 if j:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(i, j, item)
         self.table.setFixedHeight(self.table.horizontalHeader().height() + 4 + sum(self.table.rowHeight(r) for r in range(len(rows))))
+        # As wide as its texts need (the method names, e.g. "SR: srresnet_x4", are never cut): below
+        # that, the dock's scroll area scrolls sideways instead.
+        self.table.resizeColumnsToContents()
+        header = self.table.horizontalHeader()
+        label_width = max([self.table.fontMetrics().horizontalAdvance(label) for _, label in rows] + [0]) + 16
+        needed = max(label_width, header.sectionSizeHint(0)) + sum(header.sectionSize(c) for c in range(1, len(COLUMNS)))
+        self.table.setMinimumWidth(needed + 2 * self.table.frameWidth())
 
     def cell(self, label_start: str, column: str) -> str:
         """Text shown for a method row (label starting with ``label_start``) and column (tests)."""

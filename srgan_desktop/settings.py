@@ -20,6 +20,7 @@ APPLICATION = "srgan-desktop"
 # From the core's light modules (standard library only, no torch): never copies.
 FORMATS = FORMAT_CHOICES  # "same": the input's decoded format when writable, else PNG
 THEMES = ("system", "light", "dark")
+TILE_MIN, TILE_MAX = 32, 4096  # the tile-size setting's range (0 = automatic)
 
 
 def default_output_dir() -> str:
@@ -42,6 +43,7 @@ class AppSettings:
     compare_model: str = ""
     device: str = "auto"
     precision: str = "auto"
+    tile: int = 0  # input pixels per tile side; 0 = automatic (from free memory), as srgan-upscale without --tile
     output_dir: str = ""
     format: str = "same"  # as srgan-upscale: the input's own format (one rule for both, trainer.pipeline)
     quality: int = 95
@@ -69,6 +71,7 @@ class AppSettings:
         if self.view_mode not in ("split", "side"):
             self.view_mode = "split"
         self.quality = min(100, max(1, int(self.quality)))
+        self.tile = 0 if int(self.tile) <= 0 else min(TILE_MAX, max(TILE_MIN, int(self.tile)))
         if not self.template.strip():
             self.template = DEFAULT_TEMPLATE
 

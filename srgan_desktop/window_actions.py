@@ -8,10 +8,11 @@ keys are listed in :mod:`srgan_desktop.comparator_panel`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QDockWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QWidget
 
 from srgan_desktop.settings import THEMES
 
@@ -88,3 +89,43 @@ def make_window_menus(w: MainWindow) -> None:
         act.setChecked(w.settings.theme == name)
         act.triggered.connect(lambda _checked=False, n=name: w.set_theme(n))
         group.addAction(act)
+
+
+def confirm_quit(parent: QWidget) -> bool:
+    """Ask whether to quit while an image is processed; True for "Yes"."""
+    answer = QMessageBox.question(
+        parent, "Quit SRGAN Desktop",
+        "An image is being processed. Quit anyway?\n\nThe current image is cancelled; the files already "
+        "saved are kept, and the waiting items are not processed.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def close_when(window: QWidget, stopped: Callable[[], bool], interval_ms: int = 50) -> QTimer:
+    """Close ``window`` as soon as ``stopped()`` is true (polled; the GUI thread never waits)."""
+    timer = QTimer(window)
+
+    def poll() -> None:
+        if stopped():
+            timer.stop()
+            window.close()
+
+    timer.timeout.connect(poll)
+    timer.start(interval_ms)
+    return timer
+
+
+def make_banner(parent: QWidget, import_model: Callable[[], None]) -> tuple[QFrame, QLabel]:
+    """The hidden banner above the comparator (no usable model: "Import model file…"); returns the
+    frame and its label."""
+    frame = QFrame(parent)
+    frame.setFrameShape(QFrame.Shape.StyledPanel)
+    row = QHBoxLayout(frame)
+    label = QLabel(frame)
+    label.setWordWrap(True)
+    button = QPushButton("Import model file…", frame)
+    button.clicked.connect(lambda: import_model())
+    row.addWidget(label, 1)
+    row.addWidget(button)
+    frame.hide()
+    return frame, label

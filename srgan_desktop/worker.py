@@ -93,14 +93,16 @@ class Worker(QObject):
     def run(self) -> None:
         """Thread body: never raises; always ends with ``finished``."""
         self.started.emit()
+        from trainer import live  # standard library only
+
         try:
-            result = self._func(*self._args, **self._kwargs)
-            if inspect.isgenerator(result):
-                result, completed = self._drain(result)
-                if not completed:
-                    self.aborted.emit()
-                    return
-            elif self.abort_event.is_set():
+            with live.sink(lambda event: self._post("yielded", event)):  # events from inside a long step
+                result = self._func(*self._args, **self._kwargs)
+                if inspect.isgenerator(result):
+                    result, completed = self._drain(result)
+                else:
+                    completed = not self.abort_event.is_set()
+            if not completed:
                 self.aborted.emit()
                 return
             self._post("returned", result)

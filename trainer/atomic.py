@@ -23,7 +23,7 @@ from __future__ import annotations
 import errno
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -35,9 +35,27 @@ class TempFileError(OSError):
     """The temporary file next to the target could not be created (``strerror`` says why)."""
 
 
+NAME_MAX = 255  # bytes in one file name on every common file system
+
+
 def temp_name(target: Path) -> Path:
-    """A fresh hidden temporary name next to ``target``."""
-    return target.with_name(f".{target.name}{TEMP_MARK}{secrets.token_hex(4)}")
+    """A fresh hidden temporary name next to ``target``: ``.NAME.tmp-XXXXXXXX``.
+
+    The mark and the random part add 14 bytes; a long ``NAME`` is cut (at a character boundary)
+    so the temporary name stays within :data:`NAME_MAX` whenever the target's own name does.
+    """
+    suffix = f"{TEMP_MARK}{secrets.token_hex(4)}"
+    name = target.name
+    room = NAME_MAX - 1 - len(suffix)
+    encoded = os.fsencode(name)
+    if len(encoded) > room:
+        try:  # a UTF-8 name is cut at a character boundary; any other bytes are kept as they are
+            name = encoded.decode("utf-8")[:room]
+            while len(name.encode("utf-8")) > room:
+                name = name[:-1]
+        except UnicodeDecodeError:
+            name = os.fsdecode(encoded[:room])
+    return target.with_name(f".{name}{suffix}")
 
 
 def _create_temp(target: Path) -> tuple[Path, int]:
@@ -160,7 +178,53 @@ def atomic_write_text(path: str | os.PathLike, text: str, *, encoding: str = "ut
     return atomic_write_bytes(path, text.encode(encoding), overwrite=overwrite)
 
 
-def remove_leftovers(folder: str | os.PathLike) -> None:
-    """Delete the temporary files that killed writers left in ``folder``."""
-    for leftover in Path(folder).glob(f".*{TEMP_MARK}*"):
-        _unlink_quietly(leftover)
+def is_temp_name(name: str) -> bool:
+    """True for a name :func:`temp_name` makes (``.`` + name + ``.tmp-`` + 8 hex digits)."""
+    head, mark, tail = name.rpartition(TEMP_MARK)
+    return (bool(mark) and name.startswith(".") and len(head) > 1 and len(tail) == 8
+            and all(c in "0123456789abcdef" for c in tail))
+
+
+def target_of(temp: str) -> str | None:
+    """The target name a :func:`temp_name` was made for (cut when the target's name was long)."""
+    return temp[1:].rpartition(TEMP_MARK)[0] if is_temp_name(temp) else None
+
+
+def remove_leftovers(
+    folder: str | os.PathLike,
+    *,
+    names: Iterable[str] | None = None,
+    older_than: float | None = None,
+) -> int:
+    """Delete the temporary files that killed writers left in ``folder``; returns how many.
+
+    Only names of :func:`temp_name`'s pattern are touched. ``names``: only the temporaries of these
+    targets (a live writer of such a name would be a conflicting one anyway). ``older_than``: only
+    files not modified for that many seconds (a writer that is still running keeps its file fresh).
+    Given both, a file matching either is removed.
+    """
+    import time
+
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    wanted = None if names is None else {target_of(temp_name(Path(n)).name) for n in names}
+    removed = 0
+    now = time.time()
+    for entry in entries:
+        target = target_of(entry.name)
+        if target is None:
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            named = wanted is not None and target in wanted
+            stale = older_than is not None and now - entry.stat(follow_symlinks=False).st_mtime >= older_than
+            if not (named or stale or (wanted is None and older_than is None)):
+                continue
+        except OSError:
+            continue
+        _unlink_quietly(Path(entry.path))
+        removed += 1
+    return removed

@@ -32,3 +32,42 @@ class FileError(Exception):
 
     def __reduce__(self):  # picklable with its arguments (errors cross DataLoader worker processes)
         return (type(self), (self.reason,) if self.path is None else (self.path, self.reason))
+
+
+def one_line(text: object) -> str:
+    """``text`` with its line breaks and runs of spaces folded: errors are printed as one line."""
+    return " ".join(str(text).split())
+
+
+def _pickle_wants_code(path: str | os.PathLike[str] | None) -> bool:
+    """True when ``path`` is a well-formed pickle naming globals or calling them (read with
+    ``pickletools``, which only lists the opcodes and never runs anything)."""
+    if path is None:
+        return False
+    import pickletools
+
+    code_ops = {"GLOBAL", "STACK_GLOBAL", "REDUCE", "INST", "OBJ", "NEWOBJ", "NEWOBJ_EX", "BUILD"}
+    try:
+        with open(path, "rb") as fh:
+            ops = [op.name for op, _arg, _pos in pickletools.genops(fh)]  # the whole pickle must parse
+    except Exception:  # noqa: BLE001 - not a pickle at all: garbage
+        return False
+    return ops[-1:] == ["STOP"] and any(name in code_ops for name in ops)
+
+
+def torch_load_reason(exc: BaseException, path: str | os.PathLike[str] | None = None) -> str:
+    """A short reason for a failed ``torch.load(weights_only=True)``, one line.
+
+    PyTorch's own message is a paragraph of advice (and suggests ``weights_only=False``, which this
+    program never does); a pickle that names code or objects is "refused for safety", anything else
+    is garbage or a truncated file.
+    """
+    text = str(exc)
+    if "Unsupported global" in text or "GLOBAL" in text or "Unsupported class" in text or _pickle_wants_code(path):
+        return ("the file contains code or Python objects besides weights and was refused for safety "
+                "(only plain tensors and state dicts are read)")
+    if "Weights only load failed" in text or "WeightsUnpickler" in text:
+        detail = next((ln.strip() for ln in text.splitlines() if ln.strip().startswith("Unsupported")), "")
+        return "not a readable PyTorch file (corrupt, truncated or not a pickle" + (f": {detail})" if detail else ")")
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)
+    return f"not a readable PyTorch file (corrupt or truncated? {type(exc).__name__}: {first})"

@@ -270,6 +270,7 @@ def model_upscale_fn(model: LoadedModel | nn.Module, device: str | torch.device 
 
     ``device`` (name or torch.device; None = where the model already is) is where it runs, in the
     model's own dtype; the output is clamped and rounded to uint8 by :func:`trainer.tensor.to_numpy`.
+    Non-finite output raises ``trainer.inference.NonFiniteOutputError`` (never a PSNR of black).
     """
     import torch
 
@@ -291,6 +292,10 @@ def model_upscale_fn(model: LoadedModel | nn.Module, device: str | torch.device 
     def upscale(lr_u8: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             out = model(to_tensor(lr_u8).to(device=dev, dtype=dtype))
+        if not bool(torch.isfinite(out).all()):  # NaN would be scored as black: no figure at all
+            from trainer.inference.events import NonFiniteOutputError
+
+            raise NonFiniteOutputError("the model produced non-finite values (NaN or infinity)")
         return to_numpy(out.float())  # .cpu() inside waits for the device, so timings are honest
 
     return upscale

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import re
+import stat
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +30,7 @@ from typing import Any
 import torch
 
 from trainer.atomic import atomic_path
-from trainer.errors import FileError
+from trainer.errors import FileError, one_line, torch_load_reason
 from trainer.loaded_model import LoadedModel
 
 FORMAT_VERSION = 1
@@ -42,6 +42,7 @@ PICKLE_SUFFIXES = (".pth", ".pt")
 # they are preferred (the EMA weights are the ones to use for inference).
 STATE_DICT_WRAPPERS = ("params_ema", "params", "state_dict", "model", "generator")
 _WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+PROBE_SIDE = 16  # the test image a generator must turn into finite values when it is loaded
 _SRRESNET_KEY = re.compile(
     r"head\.[01]\.weight|head\.0\.bias|body\.\d+\.body\.[0-4]\.\w+|body_tail\.[01]\.\w+|upsample\.\d+\.\w+|tail\.(weight|bias)"
 )
@@ -127,8 +128,7 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         ModelFileError: missing file, unsupported suffix, corrupt/truncated header, bad metadata JSON.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(path, "file not found")
+    check_readable(path)
     suffix = path.suffix.lower()
     if suffix in PICKLE_SUFFIXES:
         return {}
@@ -140,7 +140,7 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         with safe_open(str(path), framework="pt") as fh:
             raw = (fh.metadata() or {}).get(METADATA_KEY)
     except Exception as exc:
-        raise ModelFileError(path, f"not a readable safetensors file (corrupt or truncated?): {exc}") from exc
+        raise ModelFileError(path, f"not a readable safetensors file (corrupt or truncated?): {one_line(exc)}") from None
     if raw is None:
         return {}
     try:
@@ -150,6 +150,39 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(meta, dict):
         raise ModelFileError(path, "metadata is not a JSON object")
     return meta
+
+
+def check_readable(path: Path) -> None:
+    """Raise :class:`ModelFileError` saying why ``path`` cannot be read: missing, a folder, no
+    permission (to the file or a folder above it), a symlink loop."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ModelFileError(path, "file not found") from None
+    except PermissionError:
+        raise ModelFileError(path, "permission denied (a folder above the file cannot be searched)") from None
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(path, f"cannot access the file ({getattr(exc, 'strerror', None) or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ModelFileError(path, "is a folder, not a model file")
+    try:
+        with open(path, "rb") as fh:
+            fh.read(1)
+    except PermissionError:
+        raise ModelFileError(path, "permission denied: the file cannot be read") from None
+    except OSError as exc:
+        raise ModelFileError(path, f"cannot read the file ({exc.strerror or exc})") from None
+
+
+def require_generator(model: LoadedModel) -> LoadedModel:
+    """``model`` if it upscales; a discriminator (or other non-generator) is refused in one line."""
+    if model.kind != "generator":
+        where = model.source if model.source is not None else Path(model.arch)
+        raise ModelFileError(
+            where, f"not a generator: the file holds a {model.kind} ({model.arch!r}), which judges images in "
+            "training and cannot upscale them"
+        )
+    return model
 
 
 def load_model(
@@ -197,13 +230,38 @@ def load_model(
 
     try:
         model = models.describe(models.build(arch, **hp), arch, hp, source=path, metadata=meta)
+    except models.ModelTooLargeError as exc:  # estimated from the metadata, before building anything
+        raise ModelFileError(path, str(exc)) from None
     except KeyError as exc:
         raise ModelFileError(path, str(exc.args[0]) if exc.args else f"unknown architecture {arch!r}") from exc
     except (TypeError, ValueError) as exc:
         raise ModelFileError(path, f"cannot build {arch!r} with {hp}: {exc}") from exc
     _load_strict(model, state, path)
-    model.module.to(resolve_device(device)).eval()
+    model.module.eval()
+    _check_finite(model, state, path)
+    model.module.to(resolve_device(device))
     return model
+
+
+def _check_finite(model: LoadedModel, state: Mapping[str, torch.Tensor], path: Path) -> None:
+    """Refuse weights with NaN/inf, and a generator whose output on a small probe is not finite:
+    it would turn every image black (NaN) or white (inf)."""
+    bad = [k for k, t in state.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if bad:
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise ModelFileError(path, f"the weights contain NaN or infinite values ({', '.join(bad[:3])}{more})")
+    if model.kind != "generator":
+        return
+    g = torch.Generator().manual_seed(0)
+    probe = torch.rand(1, model.channels, PROBE_SIDE, PROBE_SIDE, generator=g)
+    try:
+        with torch.no_grad():
+            out = model.module(probe)
+    except Exception:  # noqa: BLE001 - a model that cannot run this probe is judged on real images
+        return
+    if isinstance(out, torch.Tensor) and out.is_floating_point() and not bool(torch.isfinite(out).all()):
+        raise ModelFileError(path, "the model produces NaN or infinite values on a test image (it would write "
+                             "black or white images); refused")
 
 
 def infer_srresnet_hparams(state: Mapping[str, torch.Tensor]) -> dict[str, Any] | None:
@@ -232,7 +290,7 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
     try:
         state = load_file(str(path), device="cpu")
     except Exception as exc:
-        raise ModelFileError(path, f"not a readable safetensors file (corrupt or truncated?): {exc}") from exc
+        raise ModelFileError(path, f"not a readable safetensors file (corrupt or truncated?): {one_line(exc)}") from None
     return {k: (t.float() if t.is_floating_point() else t) for k, t in state.items()}
 
 
@@ -240,16 +298,8 @@ def _read_pickle_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """``torch.load(weights_only=True)`` and unwrap to a flat tensor dict; never unpickles objects."""
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if "weights only" in str(exc).lower() or "weights_only" in str(exc).lower():
-            raise ModelFileError(
-                path,
-                "the file contains code or Python objects besides weights and was refused for safety "
-                "(only plain tensors and state dicts are loaded from .pth/.pt files)",
-            ) from exc
-        raise ModelFileError(path, f"not a readable PyTorch file (corrupt or truncated?): {exc}") from exc
-    except Exception as exc:
-        raise ModelFileError(path, f"not a readable PyTorch file (corrupt or truncated?): {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - garbage, truncated, or a pickle that wants to run code
+        raise ModelFileError(path, torch_load_reason(exc, path)) from None
 
     for _ in range(4):  # wrappers may nest, e.g. {"state_dict": {"params_ema": ...}}
         if not isinstance(obj, Mapping):

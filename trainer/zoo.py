@@ -24,7 +24,7 @@ import torch
 
 from trainer.atomic import atomic_path, atomic_write_text
 from trainer.loaded_model import LoadedModel
-from trainer.modelfile import PICKLE_SUFFIXES, ModelFileError, load_model, read_metadata, save_model
+from trainer.modelfile import PICKLE_SUFFIXES, ModelFileError, check_readable, load_model, read_metadata, save_model
 from trainer.paths import models_dir, user_data_dir
 # Re-exported: the table of what each shipped model is for lives in a torch-free module.
 from trainer.zoo_info import DEFAULT_MODEL, PHOTO_MODEL, SHIPPED_INTENDED_FOR, intended_for, shipped_models_help  # noqa: F401
@@ -144,8 +144,13 @@ def find_model(name_or_path: str | os.PathLike) -> ZooModel:
         or path.suffix in (MODEL_SUFFIX, *PICKLE_SUFFIXES)
     )
     if looks_like_path:
-        if not path.is_file():
-            raise ZooError(f"model file {path} not found")
+        try:
+            os.stat(path)
+        except FileNotFoundError:
+            raise ZooError(f"model file {path} not found") from None
+        except (OSError, ValueError):
+            pass  # check_readable says why (permission, symlink loop...)
+        check_readable(path)  # ModelFileError naming the file: a folder, no permission...
         return _entry(path, "file")
     for folder, source in ((shipped_models_dir(), "shipped"), (user_models_dir(), "user")):
         candidate = folder / f"{text}{MODEL_SUFFIX}"

@@ -73,11 +73,30 @@ class ComparisonState(QObject):
         return (keys[0], keys[-1]) if keys else ("bicubic", "sr")
 
     def side_keys(self) -> list[str]:
-        """Panes of the side-by-side mode: LR | bicubic | SR (| second SR) (| HR when room is left)."""
-        keys = [k for k in ("lr", "bicubic", "sr", "sr2") if k in self.layers]
-        if "hr" in self.layers and len(keys) < 4:
+        """Panes of the side-by-side mode: the Left and Right picks, then the ground truth (HR)
+        whatever the picks are (so two models are compared next to the truth)."""
+        keys = [k for k in (self.left, self.right) if k in self.layers]
+        if "hr" in self.layers and "hr" not in keys:
             keys.append("hr")
         return keys
+
+    def grid(self) -> tuple[int, int]:
+        """(columns, rows) of the panes: side by side, the arrangement in which each pane shows the
+        image largest (three square images in a wide view: one row; in a tall one: a 2x2 grid)."""
+        n = self.panes()
+        cw, ch = self.canvas_size
+        if self.mode != "side" or n == 1 or cw == 0 or ch == 0:
+            return (n, 1)
+        w, h = self.view_size
+        best = None
+        for rows in range(1, n + 1):
+            cols = math.ceil(n / rows)
+            if (rows - 1) * cols >= n:
+                continue  # a row would stay empty
+            zoom = min(w / cols / cw, h / rows / ch)
+            if best is None or zoom > best[0] + 1e-9:
+                best = (zoom, cols, rows)
+        return best[1], best[2]
 
     # -- choosing and flicking -----------------------------------------------------------------
     def set_left(self, key: str) -> None:
@@ -85,6 +104,7 @@ class ComparisonState(QObject):
         if key == self.right:
             self.right = self.left
         self.left, self.solo = key, (None if self.solo is None else "left")
+        self._refit()
         self.changed.emit()
 
     def set_right(self, key: str) -> None:
@@ -92,13 +112,20 @@ class ComparisonState(QObject):
         if key == self.left:
             self.left = self.right
         self.right, self.solo = key, (None if self.solo is None else "right")
+        self._refit()
         self.changed.emit()
 
     def set_pair(self, left: str, right: str) -> None:
         self._require(left)
         self._require(right)
         self.left, self.right, self.solo = left, right, None
+        self._refit()
         self.changed.emit()
+
+    def _refit(self) -> None:
+        # Side by side, the picks decide the panes: a fitted view stays fitted to the new panes.
+        if self.mode == "side" and self.fitted:
+            self._fit()
 
     def swap(self) -> None:
         """Exchange the layers on the two sides of the divider."""
@@ -155,12 +182,15 @@ class ComparisonState(QObject):
 
     def pane_size(self) -> tuple[float, float]:
         w, h = self.view_size
-        return w / self.panes(), float(h)
+        cols, rows = self.grid()
+        return w / cols, h / rows
 
     def set_view_size(self, width: int, height: int) -> None:
         self.view_size = (max(1, int(width)), max(1, int(height)))
         if self.fitted:
             self._fit()
+        else:
+            self.center = self._clamped(*self.center)
         self.changed.emit()
 
     def to_canvas(self, vx: float, vy: float) -> tuple[float, float]:
@@ -217,7 +247,7 @@ class ComparisonState(QObject):
         ax, ay = anchor if anchor is not None else (pw / 2, ph / 2)
         px, py = self.to_canvas(ax, ay)
         self.zoom = min(ZOOM_MAX, max(ZOOM_MIN, float(zoom)))
-        self.center = (px - (ax - pw / 2) / self.zoom, py - (ay - ph / 2) / self.zoom)
+        self.center = self._clamped(px - (ax - pw / 2) / self.zoom, py - (ay - ph / 2) / self.zoom)
         self.fitted = False
         self.changed.emit()
 
@@ -227,6 +257,21 @@ class ComparisonState(QObject):
 
     def pan_by(self, dx: float, dy: float) -> None:
         """Move the image by (dx, dy) view pixels (a drag)."""
-        self.center = (self.center[0] - dx / self.zoom, self.center[1] - dy / self.zoom)
+        self.center = self._clamped(self.center[0] - dx / self.zoom, self.center[1] - dy / self.zoom)
         self.fitted = False
         self.changed.emit()
+
+    def pan_step(self, sx: float, sy: float) -> None:
+        """Pan by a fraction of the pane (arrow keys: ``sx``/``sy`` in panes, e.g. 0.1)."""
+        pw, ph = self.pane_size()
+        self.pan_by(-sx * pw, -sy * ph)
+
+    def _clamped(self, cx: float, cy: float) -> tuple[float, float]:
+        """The centre kept so that no empty band shows: an image larger than the pane stays
+        edge to edge; a smaller one stays centred on that axis."""
+        pw, ph = self.pane_size()
+        out = []
+        for c, canvas, pane in ((cx, self.canvas_size[0], pw), (cy, self.canvas_size[1], ph)):
+            half = pane / self.zoom / 2
+            out.append(canvas / 2 if canvas == 0 or 2 * half >= canvas else min(max(c, half), canvas - half))
+        return out[0], out[1]

@@ -223,18 +223,24 @@ class QueueModel(QObject):
         active = [it for it in items if it.status in (Status.RUNNING, Status.PAUSED)]
         current = finished + 1 if active else 0
         partial = sum(it.progress for it in active)
-        fraction = (finished + partial) / total if total else 0.0
+        # Failed and cancelled items are not work done: they leave the count instead of filling the bar.
+        to_do = total - count[Status.FAILED] - count[Status.CANCELLED]
+        fraction = (count[Status.DONE] + partial) / to_do if to_do > 0 else (1.0 if total else 0.0)
         eta = None
         waiting = [it for it in items if it.status is Status.WAITING]
         if active or waiting:
-            parts = [self._rate.estimate(it.megapixels) for it in waiting]
+            wholes = [self._rate.estimate(it.megapixels) for it in waiting]  # whole-item seconds
+            parts = list(wholes)  # seconds left per item
             for it in active:
                 est = self._rate.estimate(it.megapixels)
-                if est is None and it.started_at is not None and it.progress > 0.05:
-                    est = (self._clock() - it.started_at) / it.progress  # first item: extrapolate it
+                if est is None and it.started_at is not None and it.progress > 0.0:
+                    # First item: extrapolate it from the first stage on (rough, but there is an ETA).
+                    est = (self._clock() - it.started_at) / it.progress
+                wholes.append(est)
                 parts.append(None if est is None else est * (1.0 - it.progress))
             known = [p for p in parts if p is not None]
+            whole = [w for w in wholes if w is not None]
             if known:
-                # Items without an estimate of their own count as the average known one.
-                eta = sum(known) + (len(parts) - len(known)) * (sum(known) / len(known))
+                # Items without an estimate of their own count as the average known whole item.
+                eta = sum(known) + (len(parts) - len(known)) * (sum(whole) / len(whole))
         return Overall(current, total, count[Status.DONE], count[Status.FAILED], count[Status.CANCELLED], fraction, eta)

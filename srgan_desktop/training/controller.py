@@ -18,6 +18,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu
 
+from srgan_desktop.fit import scrolled
 from srgan_desktop.training.runs_panel import RunsPanel
 from srgan_desktop.training.session import TrainingSession
 from srgan_desktop.worker import start_worker
@@ -83,7 +84,7 @@ class TrainingController(QObject):
             self._monitor = MonitorWidget(self.window)
             self._monitor.action_requested.connect(self.handle_action)
             old = self.monitor_dock.widget()
-            self.monitor_dock.setWidget(self._monitor)
+            self.monitor_dock.setWidget(scrolled(self._monitor))
             if old is not None:
                 old.deleteLater()
         return self._monitor
@@ -91,7 +92,7 @@ class TrainingController(QObject):
     def _dock(self, title: str, name: str, widget, area: Qt.DockWidgetArea) -> QDockWidget:  # noqa: ANN001
         dock = QDockWidget(title, self.window)
         dock.setObjectName(name)  # saveState/restoreState keep the layout by this name
-        dock.setWidget(widget)
+        dock.setWidget(scrolled(widget))  # never grows the window (srgan_desktop/fit.py)
         self.window.addDockWidget(area, dock)
         return dock
 
@@ -309,7 +310,9 @@ class TrainingController(QObject):
             self.session.shutdown(SHUTDOWN_TIMEOUT_S)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
-        if obj is self.window and event.type() == QEvent.Type.Close:
+        # A window that may refuse to close (MainWindow asks first while a job runs) calls shutdown()
+        # itself once it really closes.
+        if obj is self.window and event.type() == QEvent.Type.Close and not getattr(obj, "shuts_down_training", False):
             try:
                 self.shutdown()
             except Exception:  # noqa: BLE001 - a Qt virtual must not raise; the window closes anyway

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget, QWizard
 
+from srgan_desktop.fit import install_wheel_guard, resize_within_screen
 from srgan_desktop.training.page_data import DataPage
 from srgan_desktop.training.page_hardware import HardwarePage
 from srgan_desktop.training.page_model import ModelPage
@@ -63,7 +64,14 @@ class TrainingWizard(QWizard):
         for page in self.pages.values():
             self.addPage(page)
         self.finished.connect(self._cleanup)
-        self.resize(880, 760)
+        resize_within_screen(self, 880, 760)
+        install_wheel_guard()  # a wheel scrolls the page; it changes a field only when focused
+
+    def showEvent(self, event) -> None:  # noqa: N802, ANN001
+        super().showEvent(event)
+        if not getattr(self, "_sized", False):  # QWizard sizes itself to its pages when first shown
+            self._sized = True
+            resize_within_screen(self, 880, 760)
 
     def estimate_text(self) -> str:
         """"Estimated training time: ..." when the speed was measured for the current settings."""

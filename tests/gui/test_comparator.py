@@ -71,6 +71,7 @@ def test_dragging_the_divider_moves_it(view, qtbot):
 
 def test_dragging_elsewhere_pans(view, qtbot):
     s = view.state
+    s.set_zoom(s.zoom * 4)  # larger than the view: there is room to pan (the pan is clamped)
     before = s.center
     qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=QPoint(60, 60))
     qtbot.mouseMove(view, QPoint(90, 40))
@@ -108,8 +109,8 @@ def test_side_by_side_panes_share_zoom_and_pan(view):
     s = view.state
     s.set_mode("side")
     rects = view.pane_rects()
-    assert [k for k, _ in rects] == ["lr", "bicubic", "sr", "hr"]
-    for key, rect in rects[1:]:
+    assert [k for k, _ in rects] == ["bicubic", "sr", "hr"]  # the picks, then the ground truth
+    for key, rect in rects:
         c = rect.center()
         assert colour_at(view, int(c.x()), int(c.y())) == COLOURS[key]
     s.set_zoom(8.0, (20.0, 40.0))
@@ -159,3 +160,22 @@ def test_keys_pick_layers_swap_and_flick(qtbot):
     panel.right.setCurrentIndex(panel.right.findData("sr"))
     panel.right.activated.emit(panel.right.currentIndex())
     assert state.right == "sr"
+
+
+def test_arrow_keys_pan_and_the_pan_is_clamped(view, qtbot):
+    s = view.state
+    view.setFocus()
+    s.actual_size()
+    s.set_zoom(16.0)  # 64x48 canvas at 16x: 25x18.75 canvas pixels in the 400x300 view
+    before = s.center
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert s.center == pytest.approx((before[0] + 0.1 * 400 / 16, before[1]))
+    qtbot.keyClick(view, Qt.Key.Key_Up)
+    assert s.center[1] == pytest.approx(before[1] - 0.1 * 300 / 16)
+    for _ in range(20):
+        qtbot.keyClick(view, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)  # a pane at a time
+    x0, _, x1, _ = s.visible_rect()
+    assert x1 == 64 and x0 == 64 - 25  # stopped at the right edge: no empty band
+    s.actual_size()  # 1:1: the image is smaller than the view, it stays centred
+    qtbot.keyClick(view, Qt.Key.Key_Left)
+    assert s.center == (32, 24)

@@ -31,7 +31,7 @@ def test_evaluation_numbers_equal_srgan_eval_and_trainer_metrics(make_window, qt
     with qtbot.waitSignal(window.result_shown, timeout=60000):
         window.add_paths([butterfly])
     result = window.readouts.result
-    assert result.has_ground_truth and set(result.layers) == {"lr", "bicubic", "sr", "hr", "error"}
+    assert result.has_ground_truth and set(result.layers) == {"lr", "bicubic", "sr", "hr", "error", "error_bicubic"}
 
     # 1. The very arrays, recomputed here with trainer's functions.
     hr, lr = prepare_pair(read_rgb_u8(butterfly), 4)

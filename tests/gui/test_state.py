@@ -44,11 +44,16 @@ def test_fit_and_actual_size_and_pan(qtbot):
     assert s.visible_rect() == (0, 0, 64, 48)
     s.actual_size()
     assert s.zoom == 1.0
-    s.set_zoom(4.0)
+    s.set_zoom(8.0)
     s.pan_by(40, -20)  # drag right/up by (40, -20) view px moves the image, not the window
-    assert s.center == pytest.approx((32 - 10, 24 + 5))
-    s.set_view_size(100, 80)  # at 4x: 25x20 canvas pixels around (22, 29)
-    assert s.visible_rect() == (9, 19, 35, 39)
+    assert s.center == pytest.approx((32 - 5, 24 + 2.5))
+    s.set_view_size(100, 80)  # at 8x: 12.5x10 canvas pixels around (27, 26.5)
+    assert s.visible_rect() == (20, 21, 34, 32)
+    s.pan_by(-1000, 1000)  # clamped: the image's corner stays at the pane's, no empty band
+    assert s.visible_rect() == (51, 0, 64, 10) and s.center == pytest.approx((64 - 6.25, 5))
+    s.set_zoom(1.0)  # smaller than the pane: centred, and panning does not move it
+    s.pan_by(30, 30)
+    assert s.center == (32, 24)
     s.pixel_ratio = 2.0  # a high-DPI screen: 1:1 means one image pixel per device pixel
     s.actual_size()
     assert s.zoom == 0.5 and s.zoom_percent == 100.0
@@ -85,9 +90,17 @@ def test_pair_kept_across_items_and_side_by_side_panes(qtbot):
     s.set_layers(layers())  # next item: same pair still shown
     assert (s.left, s.right) == ("sr", "hr")
     s.set_mode("side")
-    assert s.side_keys() == ["lr", "bicubic", "sr", "hr"]
-    assert s.pane_size() == (225.0, 300.0)
-    assert s.zoom == pytest.approx(min(225 / 64, 300 / 48))  # each pane fits the image
+    assert s.side_keys() == ["sr", "hr"]  # the picks (HR is one of them)
+    assert s.grid() == (2, 1) and s.pane_size() == (450.0, 300.0)
+    assert s.zoom == pytest.approx(min(450 / 64, 300 / 48))  # each pane fits the image
+    s.set_pair("bicubic", "sr")
+    assert s.side_keys() == ["bicubic", "sr", "hr"]  # the ground truth stays
+    assert s.pane_size() == (300.0, 300.0) and s.zoom == pytest.approx(min(300 / 64, 300 / 48))
+    s.set_view_size(500, 500)  # a square view: a 2x2 grid shows the image larger than a row or a column
+    assert s.grid() == (2, 2) and s.pane_size() == (250.0, 250.0)
+    s.set_view_size(400, 900)  # a tall one: a column
+    assert s.grid() == (1, 3)
+    s.set_pair("sr", "hr")
     no_sr = {k: v for k, v in layers().items() if k != "sr"}
     s.set_layers(no_sr)
     assert (s.left, s.right) == ("bicubic", "hr")

@@ -490,9 +490,9 @@ def _unreadable(tmp_path: Path, kind: str) -> Path:
     if kind == "text":
         (tmp_path / "notes.jpg").write_text("not an image at all\n" * 10)
         return tmp_path / "notes.jpg"
-    if kind == "gif":
-        Image.fromarray(rand((4, 4))).save(tmp_path / "anim.gif")
-        return tmp_path / "anim.gif"
+    if kind == "ico":  # GIF is read since issue 19; an icon is still an image format we do not read
+        Image.fromarray(rand((16, 16, 3))).save(tmp_path / "icon.ico")
+        return tmp_path / "icon.ico"
     full = tmp_path / f"full.{kind.split('-')[1]}"
     Image.fromarray(rand((64, 64, 3))).save(full)  # noise: nothing compresses away
     data = full.read_bytes()
@@ -508,7 +508,7 @@ def _unreadable(tmp_path: Path, kind: str) -> Path:
         ("directory", "folder"),
         ("empty", "empty file"),
         ("text", "not an image"),
-        ("gif", "unsupported image format GIF"),
+        ("ico", "unsupported image format ICO"),
         ("truncated-png", "truncated"),
         ("truncated-jpg", "truncated"),
         ("truncated-bmp", "truncated"),

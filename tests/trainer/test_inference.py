@@ -216,6 +216,33 @@ def test_cancel_stops_within_one_tile(tiny):
     assert seen_after == 0
 
 
+def test_cancel_stops_inside_the_network_forward():
+    """A whole-image forward (one tile) stops at the next layer once the event is set: the check
+    runs before each sub-module, so cancelling a slow single-tile image takes one layer, not the
+    whole forward. The event set from another thread half-way through the forward is seen there."""
+    torch.manual_seed(0)
+    model = build("srresnet", num_blocks=8, channels=16, scale=4)
+    up = Upscaler(model, tile=0, device="cpu")
+    calls: list[str] = []
+    cancel = threading.Event()
+
+    def count(module, _inputs):  # runs after the engine's own check (registered later)
+        calls.append(type(module).__name__)
+        if len(calls) == 12:  # part-way through the residual blocks
+            threading.Thread(target=cancel.set).start()
+            cancel.wait(5)
+
+    handles = [m.register_forward_pre_hook(count) for name, m in up.model.named_modules() if name]
+    with pytest.raises(UpscaleCancelled):
+        list(up.run(ImageData(pixels=_rgb(32, 32)), cancel=cancel))
+    total = sum(1 for name, _ in up.model.named_modules() if name)
+    assert len(calls) == 12 < total  # stopped at the very next layer
+    for h in handles:
+        h.remove()
+    calls.clear()
+    assert list(up.run(ImageData(pixels=_rgb(8, 8))))[-1].image.pixels.shape == (32, 32, 3)  # no stale cancel
+
+
 @pytest.mark.parametrize("exc", [torch.OutOfMemoryError, RuntimeError])
 def test_oom_halves_tile_and_result_is_correct(tiny, exc):
     img = _rgb(60, 64)

@@ -38,11 +38,18 @@ class Thumb:
     error: str = ""
 
 
-def scan(paths: Iterable[str | os.PathLike], cancel: threading.Event | None = None) -> Iterator[Found]:
+def scan(
+    paths: Iterable[str | os.PathLike],
+    cancel: threading.Event | None = None,
+    exclude: Iterable[str | os.PathLike] = (),
+) -> Iterator[Found]:
     """Expand dropped files and folders (recursively); returns the number of files found.
 
     A file dropped by itself is taken as is (an unreadable one then fails in the queue with its own
-    error, which is clearer than silently ignoring it); folders contribute their image files only.
+    error, which is clearer than silently ignoring it); folders contribute their image files, and a
+    sub-folder that cannot be read or a dropped folder without images is listed itself, so its row
+    fails with the reason (``trainer.pipeline`` plans it as failed). ``exclude``: folders never
+    descended into (the output folder).
     """
     from trainer.imageio import iter_image_files
 
@@ -51,7 +58,7 @@ def scan(paths: Iterable[str | os.PathLike], cancel: threading.Event | None = No
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            for file, _root in iter_image_files([p], recursive=True):
+            for file, _root in iter_image_files([p], recursive=True, exclude=tuple(exclude), report=True):
                 batch.append((Path(file), p))
                 if len(batch) >= BATCH:
                     count += len(batch)
@@ -96,3 +103,12 @@ def thumbnails(entries: Iterable[tuple[int, Path]], max_side: int = 96) -> Itera
         except Exception as exc:  # any decoder failure: the queue shows a placeholder, processing reports it
             yield Thumb(item_id, None, None, size_bytes, error=str(exc) or type(exc).__name__)
 
+
+def not_an_image_reason(error: str) -> str:
+    """The queue's reason for a file that is no image at all, from its :class:`Thumb`'s decoder
+    error ("" for other errors: the upscale reports those itself, with the reader's words)."""
+    if "cannot identify image file" in error:
+        return "not an image file (no known image format)"
+    if "No such file" in error:
+        return "file not found"
+    return ""

@@ -29,7 +29,7 @@ from trainer.app.analysis import (
     niqe_scores,
     whole_scores,
 )
-from trainer.app.layers import Layer, heatmap, to_display_u8
+from trainer.app.layers import ERROR_OF_BICUBIC, ERROR_OF_SR2, Layer, heatmap, to_display_u8
 from trainer.pipeline import FileDone, FileProgress, FileStarted
 from trainer.pipeline.engines import EngineCache, EngineSettings
 
@@ -106,6 +106,7 @@ class ItemResult:
     layers: dict[str, Layer]
     models: dict[str, str] = field(default_factory=dict)  # layer key -> model name
     device: str = ""
+    precision: str = ""  # what ran: fp32, fp16, bf16 ("" unknown)
     seconds: dict[str, float] = field(default_factory=dict)  # layer key -> inference seconds
     tile_size: int | None = None
     output: Path | None = None
@@ -167,18 +168,32 @@ def _read_input(path: Path, evaluate: bool, scale: int) -> tuple[ImageData, np.n
     return image, None, to_display_u8(image.pixels, image.alpha), (image.width, image.height)
 
 
+def _moving_bar(tiles: list[int], lo: float, hi: float) -> Any:
+    """Progress inside a tile's forward pass (``tiles`` = [done, total], kept up to date by the
+    caller), posted through ``trainer.live`` to whoever runs the job: a one-tile image moves the bar
+    instead of jumping from ``lo`` to ``hi`` at the end."""
+    from trainer import live
+    from trainer.inference.cancel import forward_listener
+
+    return forward_listener(lambda f: live.post(Progress(lo + (hi - lo) * (tiles[0] + f) / tiles[1], "")))
+
+
 def _run_engine(engine: Upscaler, image: ImageData, cancel: threading.Event | None, lo: float, hi: float) -> Iterator[Any]:
     """Drive ``engine.run`` and translate its events; returns the ``UpscaleFinished`` event."""
     from trainer.inference import TileDone, TilesPlanned, UpscaleFinished
 
     finished = None
-    for event in engine.run(image, cancel=cancel):
-        if isinstance(event, TilesPlanned):
-            yield Progress(lo, f"Upscaling ({event.total} tile{'s' if event.total != 1 else ''})")
-        elif isinstance(event, TileDone):
-            yield Progress(lo + (hi - lo) * event.done / max(1, event.total), f"Upscaling: tile {event.done}/{event.total}")
-        elif isinstance(event, UpscaleFinished):
-            finished = event
+    tiles = [0, 1]  # done, total
+    with _moving_bar(tiles, lo, hi):
+        for event in engine.run(image, cancel=cancel):
+            if isinstance(event, TilesPlanned):
+                tiles[:] = [0, max(1, event.total)]
+                yield Progress(lo, f"Upscaling ({event.total} tile{'s' if event.total != 1 else ''})")
+            elif isinstance(event, TileDone):
+                tiles[:] = [event.done, max(1, event.total)]
+                yield Progress(lo + (hi - lo) * event.done / max(1, event.total), f"Upscaling: tile {event.done}/{event.total}")
+            elif isinstance(event, UpscaleFinished):
+                finished = event
     if finished is None:
         raise RuntimeError("the inference engine ended without a result")
     return finished
@@ -186,7 +201,8 @@ def _run_engine(engine: Upscaler, image: ImageData, cancel: threading.Event | No
 
 def _upscale(model: str, options: JobOptions, image: ImageData, lr: np.ndarray, cancel: threading.Event | None,
              lo: float, hi: float) -> Iterator[Any]:
-    """Run ``model`` (evaluation, comparison); returns (display uint8 RGB, seconds, device, tile size).
+    """Run ``model`` (evaluation, comparison); returns (display uint8 RGB, seconds, device, tile size,
+    precision).
 
     Evaluation of an image of moderate size runs ``srgan-eval``'s whole-image function (the
     tiling engine folds batch norm and blends tiles, which can move a few pixels by one level and
@@ -197,30 +213,33 @@ def _upscale(model: str, options: JobOptions, image: ImageData, lr: np.ndarray, 
         yield Progress(lo, "Upscaling (whole image, as srgan-eval)")
         device = str(ENGINES.get(model, settings).device)
         fn = ENGINES.whole_image_fn(model, options.device)
-        if cancel is not None and cancel.is_set():
-            from trainer.inference import UpscaleCancelled
+        from trainer.inference.cancel import cancellable_forward
 
-            raise UpscaleCancelled("upscale cancelled")
         t0 = time.perf_counter()
-        sr = fn(lr)
+        with cancellable_forward(cancel):  # a cancel stops the forward within a layer
+            sr = fn(lr)
         seconds = time.perf_counter() - t0
         yield Progress(hi, "Upscaled")
-        return sr, seconds, device, 0
+        return sr, seconds, device, 0, "fp32"  # srgan-eval's protocol runs in fp32
     engine = ENGINES.for_image(model, settings, image.height, image.width)
     finished = yield from _run_engine(engine, image, cancel, lo, hi)
     img = finished.image
-    return to_display_u8(img.pixels, img.alpha), float(finished.seconds), str(finished.device), finished.tile_size
+    return to_display_u8(img.pixels, img.alpha), float(finished.seconds), str(finished.device), finished.tile_size, finished.precision
 
 
 def _as_gui_events(gen: Any, lo: float, hi: float, model: str = "") -> Iterator[Any]:
     """Drive a pipeline generator: ``FileProgress`` becomes :class:`Stage`/:class:`Progress` (the
     queue row's step and bar), ``FileStarted``/``FileDone`` pass through; returns its value."""
+    tiles = [0, 1]  # done, total: for the bar inside a tile's forward pass
     try:
         while True:
             try:
-                event = next(gen)
+                with _moving_bar(tiles, lo, hi):
+                    event = next(gen)
             except StopIteration as stop:
                 return stop.value
+            if isinstance(event, FileProgress) and event.total:
+                tiles[:] = [event.done, max(1, event.total)]
             if isinstance(event, FileStarted):
                 model = event.model
                 yield event
@@ -295,6 +314,7 @@ def process_item(
         result = ItemResult(path, False, scale, original, original, (sr.shape[1], sr.shape[0]), {})
         result.models["sr"], result.seconds["sr"] = label, float(finished.seconds)
         result.device, result.tile_size, result.output = str(finished.device), finished.tile_size, output
+        result.precision = getattr(finished, "precision", "")
         del image, sr_image, finished  # only the display copies are kept: free the full-size images now
     else:
         model = None
@@ -307,9 +327,9 @@ def process_item(
         result = ItemResult(path, True, scale, original, (lr.shape[1], lr.shape[0]),
                             (lr.shape[1] * scale, lr.shape[0] * scale), {})
         if model is not None:
-            sr, seconds, device, tile_size = yield from _upscale(model, options, image, lr, cancel, 0.05, 0.8)
+            sr, seconds, device, tile_size, precision = yield from _upscale(model, options, image, lr, cancel, 0.05, 0.8)
             result.models["sr"], result.seconds["sr"] = model_title(model), seconds
-            result.device, result.tile_size = device, tile_size
+            result.device, result.tile_size, result.precision = device, tile_size, precision
     layers = result.layers
     yield Stage("Comparing", 0.86)
     # Evaluation needs the protocol's bicubic exactly (srgan-eval's baseline); upscaling a large
@@ -339,6 +359,9 @@ def process_item(
         result.error_of = "sr" if sr is not None else "bicubic"
         err = abs_error_y(hr, sr if sr is not None else bicubic)
         layers["error"] = Layer("error", f"Error |{'SR' if sr is not None else 'bicubic'} - HR| on Y", heatmap(err, HEATMAP_VMAX))
+        if sr is not None:  # every result has its error map: the baseline's too
+            layers[ERROR_OF_BICUBIC] = Layer(ERROR_OF_BICUBIC, "Error |bicubic - HR| on Y",
+                                             heatmap(abs_error_y(hr, bicubic), HEATMAP_VMAX))
     return result
 
 
@@ -360,7 +383,7 @@ def compare_item(result: ItemResult, options: JobOptions, cancel: threading.Even
     yield Stage("Reading", 0.04)
     image, hr, lr, _ = _read_input(result.source, result.evaluate, result.scale)
     options = dataclasses.replace(options, evaluate=result.evaluate)
-    sr2, seconds, _, _ = yield from _upscale(model, options, image, lr, cancel, 0.05, 0.85)
+    sr2, seconds, _, _, _ = yield from _upscale(model, options, image, lr, cancel, 0.05, 0.85)
     yield Stage("Comparing", 0.9)
     title = model_title(model)
     layers = dict(result.layers)
@@ -371,6 +394,7 @@ def compare_item(result: ItemResult, options: JobOptions, cancel: threading.Even
                               niqe=dict(result.niqe))
     if hr is not None:
         new.scores.update(whole_scores(hr, {"sr2": sr2}, result.scale))
+        layers[ERROR_OF_SR2] = Layer(ERROR_OF_SR2, f"Error |{title} - HR| on Y", heatmap(abs_error_y(hr, sr2), HEATMAP_VMAX))
     new.consistency["sr2"] = lr_consistency(lr, sr2)
     new.niqe.update(niqe_scores({"sr2": sr2}, result.scale))
     return new

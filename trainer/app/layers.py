@@ -18,6 +18,8 @@ from trainer.imageio.display import to_display_u8  # noqa: F401
 
 # Keys in the order of the number keys 1..6 of the comparator.
 LAYER_ORDER = ("lr", "bicubic", "sr", "hr", "error", "sr2")
+# The error maps of the other results (``error`` is the first model's, or bicubic's without a model).
+ERROR_OF_BICUBIC, ERROR_OF_SR2 = "error_bicubic", "error_sr2"
 PYRAMID_MIN_SIDE = 256
 
 

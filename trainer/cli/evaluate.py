@@ -106,7 +106,9 @@ def _load_models(args: list[str], device) -> list[tuple[str, object]]:
         if labels.count(label) > 1:  # two files with the same stem: keep them apart
             label = arg
         try:
-            model = zoo.load(arg, device=str(device))
+            from trainer.modelfile import require_generator
+
+            model = require_generator(zoo.load(arg, device=str(device)))
         except Exception as exc:  # any load failure -> one line naming the model
             reason = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
             raise CliError(f"cannot load model {arg}: {reason}") from exc
@@ -172,6 +174,22 @@ def write_json_atomic(path: Path, data: dict) -> None:
     atomic_write_text(path.expanduser(), json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
+def check_json_path(path: Path) -> None:
+    """Raise :class:`CliError` when the JSON report could not be written there (checked before any
+    long work): the path is a folder, or a file stands where a folder above it should be."""
+    path = path.expanduser()
+    if path.is_dir():
+        raise CliError(f"{path}: cannot write JSON: is a folder")
+    for parent in path.parents:
+        try:
+            if parent.exists() or parent.is_symlink():
+                if not parent.is_dir():
+                    raise CliError(f"{path}: cannot write JSON: {parent} is a file, not a folder")
+                return
+        except OSError as exc:
+            raise CliError(f"{path}: cannot write JSON ({exc.strerror or exc})") from None
+
+
 def _finite(x: float) -> float | None:
     # A perfect reconstruction has PSNR inf, which strict JSON cannot hold: written as null.
     return x if math.isfinite(x) else None
@@ -191,6 +209,8 @@ def run(args: argparse.Namespace) -> int:
         from trainer.paths import benchmarks_dir
 
         raise CliError(f"no benchmark sets found under {benchmarks_dir()}; give folders with --datasets")
+    if args.json is not None:
+        check_json_path(args.json)
     datasets = [resolve_dataset(n) for n in names]  # fail on a bad folder before any long work
     set_names = [n for n, _ in datasets]
     # Two folders with the same name would overwrite each other in the report: use their paths.
@@ -238,6 +258,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             write_json_atomic(args.json, report)
         except OSError as exc:
+            check_json_path(args.json)  # the clearer reason when the path itself is the problem
             raise CliError(f"{args.json}: cannot write JSON ({exc.strerror or exc})") from exc
     return 0
 

@@ -20,6 +20,8 @@ import signal
 import sys
 from pathlib import Path
 
+from trainer.errors import one_line  # standard library only
+
 # Before torch (and its OpenMP runtime) loads: idle OpenMP threads sleep instead of spinning. On a
 # busy machine spinning threads wait on descheduled siblings: measured on 2 shared cores, the quick
 # recipe ran at 0.3-0.5 steps/s with 2 spinning threads, 1.6-1.8 with passive ones (1.8-1.9 with 1 thread).
@@ -116,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = _resolve_config(args)
     except cfgmod.ConfigError as exc:
-        print(f"srgan-train: error: {exc}", file=sys.stderr)
+        print(f"srgan-train: error: {one_line(exc)}", file=sys.stderr)
         return 2
     if args.print_config:
         print(cfgmod.to_toml(config), end="")
@@ -136,7 +138,7 @@ def _export(checkpoint: Path, output: Path | None, *, raw: bool) -> int:
     try:
         done = export_checkpoint(checkpoint, output, raw=raw)
     except (CheckpointError, OSError) as exc:
-        print(f"srgan-train: error: {exc}", file=sys.stderr)
+        print(f"srgan-train: error: {one_line(exc)}", file=sys.stderr)
         return 1
     _say(f"exported {done.path} (step {done.step}, {'EMA' if done.ema else 'raw'} weights; model card {done.card.name})")
     return 0
@@ -224,7 +226,7 @@ def _run(config, run_dir, *, resume: bool, summary_every: int, progress: bool) -
             elif isinstance(event, ev.Error):
                 if bar is not None:
                     bar.close()
-                print(f"srgan-train: error: {event.message}", file=sys.stderr)
+                print(f"srgan-train: error: {one_line(event.message)}", file=sys.stderr)
                 return 1
             elif isinstance(event, ev.Finished):
                 if bar is not None:

@@ -138,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     shard.join()
     try:
         return _upscale(args, rules, shard)
+    except KeyboardInterrupt:  # Ctrl+C while scanning or loading models: nothing was written yet
+        print("srgan-upscale: stopped by the user before any file was processed", file=sys.stderr)
+        return 130
     finally:
         shard.leave()
 
@@ -145,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
 def _upscale(args: argparse.Namespace, rules: OutputRules, shard: Shard) -> int:
     # Under torchrun every rank scans and plans every file, then takes its share (trainer.pipeline.shard);
     # each step below that may fail is agreed on by all ranks, so none is left waiting for the others.
-    sources = scan_inputs(args.inputs, recursive=args.recursive)
+    # The output folder is never scanned: inside an input folder it holds the last run's results.
+    sources = scan_inputs(args.inputs, recursive=args.recursive, exclude=(rules.out_dir,))
     engines = EngineCache(keep=2)  # auto alternates two models: both stay loaded
     plan, status, error, notice = [], 0, "", ""
     if not sources:

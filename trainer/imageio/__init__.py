@@ -5,8 +5,8 @@ HxWx1 grey, ``uint8`` or ``uint16``) and an optional ``alpha`` (HxW, same dtype)
 the dtype, decided by the file's format and sample size, never by pixel values: a dark 16-bit
 image whose maximum is below 256 stays 16-bit.
 
-Reading (:func:`read_image`): PNG, JPEG, WebP, TIFF, BMP (the first page or frame of multi-page
-TIFFs and animated WebP/PNG).
+Reading (:func:`read_image`): PNG, JPEG, WebP, TIFF, BMP, GIF (the first page or frame of multi-page
+TIFFs and animated GIF/WebP/PNG; a GIF is written as PNG unless another format is chosen).
 
 * EXIF orientation is applied to the pixels (and to the DPI); the EXIF kept in ``ImageData.exif``
   says orientation 1, so a saved output is not rotated twice. Tags describing the source file's own

@@ -26,8 +26,8 @@ from trainer.imageio.metadata import (
 )
 from trainer.imageio.types import ImageData, ImageReadError, unpremultiply
 
-READ_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP")  # the JPEG opener also returns MPO (camera JPEGs)
-FORMAT_NAMES = "PNG, JPEG, WebP, TIFF, BMP"
+READ_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF")  # the JPEG opener also returns MPO (camera JPEGs)
+FORMAT_NAMES = "PNG, JPEG, WebP, TIFF, BMP, GIF"
 TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # the headers read with tifffile
 
 MAX_PIXELS = 200_000_000

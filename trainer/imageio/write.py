@@ -23,6 +23,9 @@ __all__ = ["OUTPUT_FORMATS", "encode", "save_image", "to_uint8"]
 
 _SAVE_FORMATS = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg", "webp": "webp", "tif": "tiff", "tiff": "tiff", "bmp": "bmp"}
 
+# Largest width/height each format stores (Pillow would fail late with "broken data stream").
+_MAX_SIDE = {"jpeg": 65535, "webp": 16383}
+
 # zlib level for PNG: measured on 2-4 MP photos, level 4 writes 2-3x faster than Pillow's default 6
 # for files 1-6 % larger; batch upscaling writes many large outputs.
 PNG_COMPRESS_LEVEL = 4
@@ -114,7 +117,7 @@ def _same_file(a: Path, b: Path) -> bool:
     try:
         if a.resolve() == b.resolve():
             return True
-    except OSError:
+    except (OSError, RuntimeError, ValueError):  # RuntimeError: a symlink loop (Python < 3.13)
         pass
     try:
         return a.exists() and b.exists() and os.path.samefile(a, b)
@@ -168,6 +171,10 @@ def save_image(
     for other in protect:
         if _same_file(target, Path(other).expanduser()):
             raise ImageWriteError(target, f"refusing to overwrite a protected file ({other})")
+    limit = _MAX_SIDE.get(fmt)
+    if limit is not None and max(image.width, image.height) > limit:
+        raise ImageWriteError(target, f"{image.width} x {image.height} px is too large for {fmt.upper()}, which stores "
+                              f"at most {limit} px a side; save as PNG or TIFF")
     if target.is_dir():
         raise ImageWriteError(target, "is a folder")
     if (target.exists() or target.is_symlink()) and not overwrite:

@@ -6,6 +6,7 @@
 
 from trainer.inference.engine import MAX_CONTEXT, Upscaler
 from trainer.inference.events import (
+    NonFiniteOutputError,
     TileDone,
     TilesPlanned,
     TileTooSmallError,
@@ -16,6 +17,7 @@ from trainer.inference.events import (
 
 __all__ = [
     "MAX_CONTEXT",
+    "NonFiniteOutputError",
     "TileDone",
     "TileTooSmallError",
     "TilesPlanned",

@@ -36,6 +36,7 @@ from trainer.device import resolve_device, resolve_dtype
 from trainer.imageio import ImageData, premultiply, unpremultiply
 from trainer.loaded_model import LoadedModel
 from trainer.inference.events import (
+    NonFiniteOutputError,
     TileDone,
     TilesPlanned,
     TileTooSmallError,
@@ -43,6 +44,7 @@ from trainer.inference.events import (
     UpscaleEvent,
     UpscaleFinished,
 )
+from trainer.inference.cancel import report_forward
 from trainer.inference.memory import auto_tile, bound_cpu_heap, is_oom, memory_budget, release_memory
 from trainer.inference.optimize import prepare_for_inference, survey
 from trainer.inference.tiling import RowBlender, TilePlan, plan_tiles
@@ -140,6 +142,10 @@ class Upscaler:
         self.alpha_mode = alpha
         self.min_tile = max(1, min_tile)
         self._tile_cap: int | None = None  # lowered after an OOM, remembered for the next images
+        # The cancel event of the run in progress, per thread (a cached engine may serve two jobs).
+        self._running = threading.local()
+        for m in {id(self._fp32): self._fp32, id(self.model): self.model}.values():
+            _add_cancel_checks(m, self._running)
 
     # ------------------------------------------------------------------ set-up
     def _pick_dtype(self, precision: str) -> torch.dtype:
@@ -195,11 +201,19 @@ class Upscaler:
     def run(self, image: ImageData, *, cancel: threading.Event | None = None) -> Iterator[UpscaleEvent]:
         """Upscale ``image``, yielding ``TilesPlanned``, ``TileDone``... and finally ``UpscaleFinished``.
 
-        ``cancel`` is checked between tiles: once set, :class:`UpscaleCancelled` is raised before the
-        next tile starts. A tile that runs out of memory halves the tile size and restarts the plan
-        (all windows have the same size, so this happens on the first tile in practice); no tile is
-        ever skipped. Below ``min_tile`` a :class:`TileTooSmallError` is raised.
+        ``cancel`` is checked between tiles and before each layer of the network's forward: once
+        set, :class:`UpscaleCancelled` is raised within one layer, even in a whole-image forward. A
+        tile that runs out of memory halves the tile size and restarts the plan (all windows have
+        the same size, so this happens on the first tile in practice); no tile is ever skipped. Below ``min_tile`` a :class:`TileTooSmallError` is raised.
         """
+        previous = getattr(self._running, "cancel", None)
+        self._running.cancel = cancel  # seen by the checks inside the network's forward
+        try:
+            return (yield from self._run(image, cancel))
+        finally:
+            self._running.cancel = previous
+
+    def _run(self, image: ImageData, cancel: threading.Event | None) -> Iterator[UpscaleEvent]:
         t0 = time.perf_counter()
         h, w, s = image.height, image.width, self.scale
         out = np.zeros((h * s, w * s, image.pixels.shape[2]), image.pixels.dtype)
@@ -227,7 +241,7 @@ class Upscaler:
             pixels=out, alpha=alpha_out, mode=image.mode, format=image.format, icc_profile=image.icc_profile,
             exif=image.exif, dpi=image.dpi, source=image.source, palette_transparency=image.palette_transparency,
         )
-        yield UpscaleFinished(result, time.perf_counter() - t0, tile, str(self.device))
+        yield UpscaleFinished(result, time.perf_counter() - t0, tile, str(self.device), self.precision)
 
     # ------------------------------------------------------------------ passes
     def _upscale_into(
@@ -296,6 +310,7 @@ class Upscaler:
             blender.finish_row()
 
     def _forward(self, windows: list[np.ndarray]) -> torch.Tensor:
+        self._running.calls = 0  # counted by the per-layer checks for report_forward
         x = torch.cat([to_tensor(win) for win in windows])
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
@@ -306,6 +321,9 @@ class Upscaler:
                 # fp16 overflowed on this content: this model does not support it, stay in fp32.
                 self.dtype, self.model = torch.float32, self._fp32
                 y = self.model(self._layout(x.float()))
+            if not bool(torch.isfinite(y).all()):
+                # NaN would be quantised to black, inf to white: an error for this image, never a result.
+                raise NonFiniteOutputError("the model produced non-finite values (NaN or infinity) for this image")
         return y
 
 
@@ -318,4 +336,26 @@ def _cast(model: nn.Module, dtype: torch.dtype) -> nn.Module:
 def _check(cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():
         raise UpscaleCancelled("upscale cancelled")
+
+
+def _add_cancel_checks(model: nn.Module, running: threading.local) -> None:
+    """A cancel check before every sub-module's forward (each residual block, each convolution):
+    a cancelled run stops within one layer, not at the end of a whole-image forward that can take
+    seconds on a CPU. Costs one attribute read and one ``Event.is_set`` per layer."""
+
+    names = [name for name, _ in model.named_modules() if name]  # not the root: the tile loop checks its start
+    total = max(1, len(names))  # modules that run per forward (an upper bound: some may be skipped)
+    step = max(1, total // 20)
+
+    def check(_module: nn.Module, _inputs: object) -> None:
+        cancel = getattr(running, "cancel", None)
+        if cancel is not None and cancel.is_set():
+            raise UpscaleCancelled("upscale cancelled")
+        calls = running.calls = getattr(running, "calls", 0) + 1
+        if calls % step == 0:
+            report_forward(min(1.0, calls / total))  # a progress bar that moves inside a tile
+
+    for name, module in model.named_modules():
+        if name:
+            module.register_forward_pre_hook(check)
 

@@ -34,20 +34,28 @@ class TileDone:
 
 @dataclass(frozen=True)
 class UpscaleFinished:
-    """The last event: the upscaled ``image``, wall time, final tile size and the device used."""
+    """The last event: the upscaled ``image``, wall time, final tile size, the device used and the
+    precision that ran (``fp32``, ``fp16``, ``bf16``: after any fallback to fp32)."""
 
     image: ImageData
     seconds: float
     tile_size: int
     device: str
+    precision: str = "fp32"
 
 
 UpscaleEvent = TilesPlanned | TileDone | UpscaleFinished
 
 
 class UpscaleCancelled(Exception):
-    """The cancel event was set; raised between tiles, no partial image is returned."""
+    """The cancel event was set; raised between tiles or before a layer of the forward, no partial
+    image is returned."""
 
 
 class TileTooSmallError(RuntimeError):
     """Even the smallest allowed tile ran out of memory on the device."""
+
+
+class NonFiniteOutputError(RuntimeError):
+    """The model produced NaN or infinite values for this image (in fp32): no result is written,
+    since they would be quantised to black."""

@@ -9,6 +9,7 @@ from trainer.loaded_model import LoadedModel
 from trainer.models.discriminators import srgan_d, vgg_feature_d
 from trainer.models.preupsample import srcnn, vdsr
 from trainer.models.registry import ArchSpec, build, build_model, describe, full_hparams, get, list, register  # noqa: A004
+from trainer.models.size import ModelTooLargeError, check_size, estimate
 from trainer.models.srresnet import srresnet
 from trainer.models.unet_d import unet_d
 from trainer.models.wdrn import wdrn
@@ -21,4 +22,4 @@ register("srgan_d", srgan_d, kind="discriminator", description="SRGAN discrimina
 register("unet_d", unet_d, kind="discriminator", description="U-Net discriminator with spectral norm, per-pixel logits (Real-ESRGAN)")
 register("vgg_feature_d", vgg_feature_d, kind="discriminator", description="Frozen VGG19 features with a small trainable head")
 
-__all__ = ["ArchSpec", "LoadedModel", "build", "build_model", "describe", "full_hparams", "get", "list", "register"]
+__all__ = ["ArchSpec", "LoadedModel", "ModelTooLargeError", "check_size", "estimate", "build", "build_model", "describe", "full_hparams", "get", "list", "register"]

@@ -94,10 +94,17 @@ def full_hparams(name: str, hparams: Mapping[str, Any] | None = None) -> dict[st
 def build(name: str, **hparams: Any) -> nn.Module:
     """Build ``name`` with ``hparams`` (unknown keys are an error); a plain ``nn.Module``.
 
+    A network that cannot fit this machine's memory is refused before it is built
+    (:class:`trainer.models.size.ModelTooLargeError`, a ``ValueError``; see :mod:`trainer.models.size`).
+
     :func:`describe` (or :func:`build_model`) pairs it with its architecture and hyperparameters,
     which is what a model file records.
     """
-    return get(name).factory(**full_hparams(name, hparams))
+    full = full_hparams(name, hparams)
+    from trainer.models.size import check_size  # imports torch's meta device only when needed
+
+    check_size(name, full)  # ModelTooLargeError (a ValueError) before minutes and gigabytes are spent
+    return get(name).factory(**full)
 
 
 def describe(

@@ -33,6 +33,14 @@ Rules:
   planning the queue at once (its own results are the only change to the output folder meanwhile).
 * **Failures**: a file that cannot be read, upscaled or written is reported (``failed`` and the
   reason) and the batch goes on; outputs are written atomically (``trainer.imageio.save_image``).
+  So are a symlink loop, a (sub-)folder that cannot be read and a folder input without images
+  (:attr:`Source.error`), an output over its format's size limit (JPEG 65535 px, WebP 16383 px:
+  refused at plan time, from the header), an animated input for a format that cannot animate, and
+  a model output with NaN/inf (never written as black). The output folder is never scanned.
+* **Animations**: an animated GIF/APNG/WebP is upscaled frame by frame (``FileProgress`` counts
+  frames) into the same kind of animation (``trainer.imageio.animation``); a still GIF becomes PNG.
+* **Leftovers**: a run first removes the hidden temporary files a killed run left in its output
+  folders (only ``trainer.atomic``'s pattern; see :func:`trainer.pipeline.run.clean_leftovers`).
 """
 
 from __future__ import annotations

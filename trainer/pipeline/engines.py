@@ -48,7 +48,9 @@ class EngineCache:
         if key not in self._models:
             while len(self._models) >= self.keep:
                 self._models.pop(next(iter(self._models)))
-            self._models[key] = (entry.load(device="cpu"), {})
+            from trainer.modelfile import require_generator  # a discriminator is refused once, by name
+
+            self._models[key] = (require_generator(entry.load(device="cpu")), {})
         value = self._models.pop(key)
         self._models[key] = value  # most recently used last
         return value

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from PIL import Image
@@ -35,22 +35,54 @@ class Sniffed:
 
     format: str | None
     lossy: bool | None = None
+    size: tuple[int, int] | None = field(default=None, compare=False)  # (width, height) from the header
+    frames: int = field(default=1, compare=False)  # frames of an animation (1: a still image)
 
 
 def sniff(path: str | os.PathLike[str]) -> Sniffed:
     """The format of ``path`` from its header (never raises: unreadable files give ``Sniffed(None)``)."""
+    size, frames = None, 1
     try:
         with Image.open(path) as im:  # lazy: only the header is read
             fmt = str(im.format) if im.format else None
+            size = (int(im.size[0]), int(im.size[1]))
+            frames = _frames(im)
     except Exception:  # noqa: BLE001 - missing, junk or unsupported: reading the file will say why
         fmt = _tiff_by_magic(path)
     if fmt is None:
         return Sniffed(None)
     if fmt in _LOSSY:
-        return Sniffed(fmt, True)
+        return Sniffed(fmt, True, size)
     if fmt == "WEBP":
-        return Sniffed(fmt, webp_is_lossy(path))
-    return Sniffed(fmt, False)
+        return Sniffed(fmt, webp_is_lossy(path), size, frames)
+    return Sniffed(fmt, False, size, frames)
+
+
+def _frames(im: Image.Image) -> int:
+    """Frames of an animated GIF/PNG/WebP (1 for a still image or another format)."""
+    if im.format not in ("GIF", "PNG", "WEBP") or not getattr(im, "is_animated", False):
+        return 1
+    try:
+        return max(1, int(getattr(im, "n_frames", 1)))
+    except Exception:  # noqa: BLE001 - counting GIF frames decodes them: damage is found when reading
+        return 2
+
+
+# Output formats that can hold an animation (an animated input to any other is refused); "gif"
+# only as the "same" format of an animated GIF (a still GIF becomes PNG).
+ANIMATED_FORMATS = ("png", "webp", "gif")
+# Largest width/height each output format can store (TIFF/PNG: far beyond any image read here).
+MAX_SIDE = {"jpg": 65535, "webp": 16383, "gif": 65535}
+
+
+def size_problem(fmt: str, width: int, height: int) -> str:
+    """Why an output of ``width`` x ``height`` cannot be written as ``fmt`` ("" when it can)."""
+    limit = MAX_SIDE.get(fmt)
+    if limit is None or (width <= limit and height <= limit):
+        return ""
+    name = {"jpg": "JPEG", "webp": "WebP", "gif": "GIF"}[fmt]
+    return (f"the output ({width} x {height} px) is too large for {name}, which stores at most {limit} px a side; "
+            "choose PNG or TIFF (--format png or --format tiff)")
 
 
 def _tiff_by_magic(path: str | os.PathLike[str]) -> str | None:
@@ -102,4 +134,6 @@ def output_format(sniffed: Sniffed, chosen: str | None = None) -> str:
         if chosen not in OUTPUT_FORMATS:
             raise ValueError(f"output format must be one of {', '.join(OUTPUT_FORMATS)} or {SAME!r}, got {chosen!r}")
         return chosen
+    if sniffed.format == "GIF" and sniffed.frames > 1:
+        return "gif"  # an animation stays an animated GIF
     return _SAME_FORMAT.get(sniffed.format or "", "png")

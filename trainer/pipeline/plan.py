@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from trainer.imageio.files import folder_reason
 from trainer.naming import DEFAULT_TEMPLATE, render_name, validate_template
-from trainer.pipeline.formats import SAME, Sniffed, output_format, sniff
+from trainer.pipeline.formats import ANIMATED_FORMATS, SAME, Sniffed, output_format, size_problem, sniff
 from trainer.pipeline.models import ModelPicker, model_label
 from trainer.pipeline.scan import Source
 
@@ -75,7 +76,7 @@ def _key(path: Path) -> str:
     would make ``A.png`` and ``a.png`` one file; on others this costs at most a ``-1``)."""
     try:
         return str(Path(path).resolve()).casefold()
-    except OSError:
+    except (OSError, RuntimeError, ValueError):  # RuntimeError: a symlink loop (Python < 3.13)
         return os.path.abspath(path).casefold()
 
 
@@ -109,13 +110,24 @@ class Planner:
 
         ``scale_of(model)`` gives a model's scale (loading it: a model that cannot be used raises here).
         """
-        sniffed = sniff(source.path)
+        error = source.error or (folder_reason(source.path, True) if source.path.is_dir() else "")
+        sniffed = Sniffed(None) if error else sniff(source.path)
         model = models.for_file(sniffed)
         label = model_label(model)
         scale = int(scale_of(model))
+        if error:  # a folder that cannot be read or holds no image: reported, nothing reserved
+            return PlannedFile(source, sniffed, model, label, scale, "png", int(self.rules.quality), source.path,
+                               "fail", error)
         fmt = output_format(sniffed, self.rules.format)
         base = render_name(self.rules.template, source.path, scale=scale, model=label)
         folder = Path(self.rules.out_dir).expanduser() / source.subdir
+        too_large = size_problem(fmt, sniffed.size[0] * scale, sniffed.size[1] * scale) if sniffed.size else ""
+        if sniffed.frames > 1 and fmt not in ANIMATED_FORMATS:
+            too_large = (f"animated {sniffed.format} ({sniffed.frames} frames): {fmt.upper()} cannot store an "
+                         "animation; choose PNG or WebP (--format png or --format webp), or the same format")
+        if too_large:  # known from the header: refused before minutes of upscaling
+            return PlannedFile(source, sniffed, model, label, scale, fmt, int(self.rules.quality),
+                               folder / f"{base}.{fmt}", "fail", too_large)
         with self._lock:
             output, action, reason = self._name(folder, base, fmt, _key(source.path))
         return PlannedFile(source, sniffed, model, label, scale, fmt, int(self.rules.quality), output, action,

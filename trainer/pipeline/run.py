@@ -85,9 +85,11 @@ def process_file(
         done = FileDone(src, status, planned.output if status == "skipped" else None, planned.reason, planned.label)
         yield done
         return FileOutcome(done)
-    from trainer.inference import UpscaleCancelled
+    from trainer.inference import NonFiniteOutputError, UpscaleCancelled
 
     t0 = time.perf_counter()
+    if planned.sniffed.frames > 1:  # GIF/APNG/WebP animation: frame by frame, saved as an animation
+        return (yield from _process_animation(planned, engines, settings, cancel, protect, t0))
     try:
         image, finished = yield from upscale_file(src, planned.model, engines, settings, cancel)
         yield FileProgress(src, "saving")
@@ -100,6 +102,10 @@ def process_file(
         done = FileDone(src, "failed", None, exc.reason, planned.label, time.perf_counter() - t0)
         yield done
         return FileOutcome(done)
+    except NonFiniteOutputError as exc:  # never an all-black image: nothing is written
+        done = FileDone(src, "failed", None, f"{exc}; nothing written", planned.label, time.perf_counter() - t0)
+        yield done
+        return FileOutcome(done)
     except Exception as exc:  # noqa: BLE001 - one bad file (or a model error) must not stop the batch
         done = FileDone(src, "failed", None, f"{type(exc).__name__}: {exc}", planned.label, time.perf_counter() - t0)
         yield done
@@ -107,6 +113,77 @@ def process_file(
     done = FileDone(src, "written", planned.output, "", planned.label, time.perf_counter() - t0)
     yield done
     return FileOutcome(done, image, finished.image, finished)
+
+
+def _process_animation(
+    planned: PlannedFile,
+    engines: EngineCache,
+    settings: EngineSettings,
+    cancel: threading.Event | None,
+    protect: Iterable[str | os.PathLike[str]],
+    t0: float,
+) -> Generator[PipelineEvent, None, FileOutcome]:
+    """Every frame upscaled (progress: ``done`` of ``total`` frames), durations, loop count and
+    transparency kept, saved atomically as an animation of ``planned.format``."""
+    import trainer.imageio.read as _read  # MAX_PIXELS at call time, as read_image uses it
+    from trainer.imageio.animation import Animation, read_animation, save_animation
+    from trainer.inference import NonFiniteOutputError, UpscaleCancelled, UpscaleFinished
+
+    src = planned.source.path
+    try:
+        yield FileProgress(src, "loading model")
+        engines.get(planned.model, settings)
+        yield FileProgress(src, "reading")
+        read_image(src)  # the checks of a still image first (size limit, damage) with their messages
+        animation = read_animation(src, _read.MAX_PIXELS)
+        frames, finished = [], None
+        total = len(animation.frames)
+        yield FileProgress(src, "upscaling", 0, total)
+        for n, frame in enumerate(animation.frames, 1):
+            engine = engines.for_image(planned.model, settings, frame.height, frame.width)
+            for event in engine.run(frame, cancel=cancel):
+                if isinstance(event, UpscaleFinished):
+                    finished = event
+            frames.append(finished.image)
+            yield FileProgress(src, "upscaling", n, total)
+        yield FileProgress(src, "saving")
+        result = Animation(frames, animation.durations, animation.loop, animation.format, src)
+        save_animation(result, planned.output, format=planned.format, quality=planned.quality,
+                       overwrite=planned.overwrite, protect=protect)
+    except UpscaleCancelled:
+        raise
+    except (ImageReadError, ImageWriteError) as exc:
+        done = FileDone(src, "failed", None, exc.reason, planned.label, time.perf_counter() - t0)
+        yield done
+        return FileOutcome(done)
+    except NonFiniteOutputError as exc:
+        done = FileDone(src, "failed", None, f"{exc}; nothing written", planned.label, time.perf_counter() - t0)
+        yield done
+        return FileOutcome(done)
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+        done = FileDone(src, "failed", None, f"{type(exc).__name__}: {exc}", planned.label, time.perf_counter() - t0)
+        yield done
+        return FileOutcome(done)
+    done = FileDone(src, "written", planned.output, "", planned.label, time.perf_counter() - t0)
+    yield done
+    return FileOutcome(done, animation.frames[0], frames[0], finished)
+
+
+# A temporary file nobody has written to for this long belongs to a killed run, whatever its name.
+STALE_SECONDS = 3600.0
+
+
+def clean_leftovers(plan: Iterable[PlannedFile]) -> int:
+    """Remove the hidden temporary files (``trainer.atomic``'s pattern only) that a killed run
+    (SIGKILL, power loss) left in the folders this plan writes to: those of the names about to be
+    written, and any untouched for :data:`STALE_SECONDS`. Returns how many were removed."""
+    from trainer.atomic import remove_leftovers
+
+    folders: dict[Path, set[str]] = {}
+    for planned in plan:
+        if planned.action == "write":
+            folders.setdefault(Path(planned.output).parent, set()).add(Path(planned.output).name)
+    return sum(remove_leftovers(folder, names=names, older_than=STALE_SECONDS) for folder, names in folders.items())
 
 
 def run_plan(
@@ -117,7 +194,9 @@ def run_plan(
     *,
     protect: Iterable[str | os.PathLike[str]] = (),
 ) -> Iterator[PipelineEvent]:
-    """Every planned file in order (:func:`process_file`); the images are not kept."""
+    """Every planned file in order (:func:`process_file`); the images are not kept. First the
+    temporary files a killed earlier run left in the output folders are removed (:func:`clean_leftovers`)."""
     protect = tuple(protect)
+    clean_leftovers(plan)
     for n, planned in enumerate(plan, 1):
         yield from process_file(planned, engines, settings, cancel, protect=protect, index=n, total=len(plan))

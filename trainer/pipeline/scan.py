@@ -14,15 +14,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trainer.imageio.files import has_glob, iter_image_files
+from trainer.imageio.files import folder_reason, has_glob, iter_image_files
 
 
 @dataclass(frozen=True)
 class Source:
-    """One input file and the output sub-folder (relative to the output folder) its result goes to."""
+    """One input file and the output sub-folder (relative to the output folder) its result goes to.
+
+    ``error``: why this entry cannot be upscaled although it was named or found (a folder that
+    cannot be read, a folder input without images); the plan fails it with that reason."""
 
     path: Path
     subdir: Path = field(default_factory=Path)
+    error: str = ""
 
 
 def _abs(path: str | os.PathLike[str]) -> Path:
@@ -47,14 +51,23 @@ def _below(path: Path, root: Path) -> Path:
         return Path()
 
 
-def scan_inputs(inputs: Iterable[str | os.PathLike[str]], *, recursive: bool = False) -> list[Source]:
+def scan_inputs(
+    inputs: Iterable[str | os.PathLike[str]],
+    *,
+    recursive: bool = False,
+    exclude: Iterable[str | os.PathLike[str]] = (),
+) -> list[Source]:
     """Files, folders and glob patterns -> sources, each file once, in a stable order.
 
     Folders yield their image files (``trainer.imageio.SUPPORTED_SUFFIXES``, hidden files and
     folders skipped), into sub-folders only when ``recursive``. A missing file or a pattern that
     matches nothing is kept as a source, so the run reports it ("file not found") instead of
-    silently dropping it (see :func:`trainer.imageio.iter_image_files`).
+    silently dropping it (see :func:`trainer.imageio.iter_image_files`). So is a (sub-)folder that
+    cannot be read and a folder input without any image, with its :attr:`Source.error`.
+    ``exclude``: folders never descended into (pass the output folder: when it lies inside an
+    input folder, a second run must not upscale the first run's results).
     """
+    exclude = tuple(exclude)
     seen: set[Path] = set()
     sources: list[Source] = []
     for item in inputs:
@@ -62,12 +75,14 @@ def scan_inputs(inputs: Iterable[str | os.PathLike[str]], *, recursive: bool = F
         path = Path(text).expanduser()
         is_folder = path.is_dir()
         is_pattern = not is_folder and not path.is_file() and has_glob(text)
-        for file, root in iter_image_files([item], recursive=recursive):
+        for file, root in iter_image_files([item], recursive=recursive, exclude=exclude, report=True):
             key = _abs(file)
             if key in seen:
                 continue
             seen.add(key)
-            if is_folder:
+            if file.is_dir():  # reported by iter_image_files: unreadable, or no image in it
+                sources.append(Source(file, Path(), folder_reason(file, recursive)))
+            elif is_folder:
                 sources.append(in_folder(file, path))
             elif is_pattern:
                 sources.append(Source(file, _below(file, root)))

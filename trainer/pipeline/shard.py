@@ -170,7 +170,10 @@ def run_shard(
 ) -> Iterator[PipelineEvent]:
     """This rank's files of ``plan`` (:func:`take`), each reported with its index in the whole plan
     (``FileStarted.index`` of ``FileStarted.total``). A single process runs every file, in order."""
+    from trainer.pipeline.run import clean_leftovers
+
     protect = tuple(protect)
+    clean_leftovers(planned for _, planned in take(plan, shard))  # only this rank's names: others write too
     for index, planned in take(plan, shard):
         yield from process_file(planned, engines, settings, cancel, protect=protect, index=index, total=len(plan))
 

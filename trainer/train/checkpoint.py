@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from trainer.atomic import atomic_write_bytes, remove_leftovers
-from trainer.errors import FileError
+from trainer.errors import FileError, torch_load_reason
 from trainer.train.layout import BEST_NAME, CHECKPOINT_DIR, checkpoint_name
 from trainer.train.layout import STEP_RE as _STEP_RE
 
@@ -98,7 +98,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated, corrupt, foreign pickle
-        raise CheckpointError(p, f"not a readable checkpoint ({type(exc).__name__}: {exc})") from exc
+        raise CheckpointError(p, f"not a readable checkpoint: {torch_load_reason(exc, p)}") from None
     if not isinstance(state, dict) or "step" not in state or "generator" not in state:
         raise CheckpointError(p, "not a training checkpoint of this program")
     return state
