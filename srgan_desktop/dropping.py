@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QMimeData, Slot
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 
 from trainer.atomic import atomic_path
 
@@ -39,3 +39,42 @@ def save_pasted_image(image: QImage, folder: Path) -> Path:
         if not image.save(str(tmp), "PNG"):
             raise OSError(f"{target}: could not write the pasted image")
     return target
+
+
+class DropTarget:
+    """Mixin for the main window: files, folders and images dropped on it or pasted join the queue
+    (through the window's ``add_paths``; a pasted image is saved first, see :func:`save_pasted_image`)."""
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if can_accept(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        mime = event.mimeData()
+        paths = local_paths(mime)
+        if not paths and mime.hasImage():
+            paths = [self._save_image_from_mime(mime.imageData())]
+        if paths:
+            self.add_paths(paths)
+            event.acceptProposedAction()
+
+    def _save_image_from_mime(self, image) -> Path:
+        from trainer.paths import user_data_dir  # stdlib-only module: no torch
+
+        return save_pasted_image(image, user_data_dir() / "pasted")
+
+    @Slot()
+    def paste(self) -> None:
+        mime = QGuiApplication.clipboard().mimeData()
+        paths = local_paths(mime)
+        if not paths and mime is not None and mime.hasImage():
+            paths = [self._save_image_from_mime(QGuiApplication.clipboard().image())]
+        if paths:
+            self.add_paths(paths)
+        else:
+            self.message.emit("The clipboard holds no image and no image files")

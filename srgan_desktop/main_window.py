@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, QUrl, Signal, Slot
-from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from srgan_desktop.compare_run import CompareRun
 from srgan_desktop.comparator_panel import ComparatorPanel, make_view_actions
-from srgan_desktop.dropping import can_accept, local_paths, save_pasted_image
+from srgan_desktop.dropping import DropTarget
 from srgan_desktop.fit import install_wheel_guard, resize_within_screen, scrolled
 from srgan_desktop.help_menu import install_help
 from srgan_desktop.options_panel import OptionsPanel
@@ -44,7 +44,7 @@ KEEP_RESULTS = 6  # results kept in memory for the comparator (each holds severa
 KEEP_BYTES = 1_500_000_000  # ... and at most this much of them (a 4000x3000 photo's result is ~1.5 GB)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(DropTarget, QMainWindow):
     """The application window. ``environment_ready`` once models/devices are known;
     ``result_shown(item_id)`` when the comparator shows an item; ``compare_done(error)`` when a
     "Compare models" run ends ("" = the two models are shown); ``message(str)`` for notices."""
@@ -237,40 +237,6 @@ class MainWindow(QMainWindow):
             # Said now, not when its turn comes (or never, without autostart).
             self.queue.update(item.id, status=Status.FAILED, error=reason, stage="")
             self.message.emit(f"{item.path.name}: {reason}")
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if can_accept(event.mimeData()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event) -> None:  # noqa: N802
-        self.dragEnterEvent(event)
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        mime = event.mimeData()
-        paths = local_paths(mime)
-        if not paths and mime.hasImage():
-            paths = [self._save_image_from_mime(mime.imageData())]
-        if paths:
-            self.add_paths(paths)
-            event.acceptProposedAction()
-
-    def _save_image_from_mime(self, image) -> Path:
-        from trainer.paths import user_data_dir  # stdlib-only module: no torch
-
-        return save_pasted_image(image, user_data_dir() / "pasted")
-
-    @Slot()
-    def paste(self) -> None:
-        mime = QGuiApplication.clipboard().mimeData()
-        paths = local_paths(mime)
-        if not paths and mime is not None and mime.hasImage():
-            paths = [self._save_image_from_mime(QGuiApplication.clipboard().image())]
-        if paths:
-            self.add_paths(paths)
-        else:
-            self.message.emit("The clipboard holds no image and no image files")
 
     @Slot()
     def open_files(self) -> None:
