@@ -137,7 +137,7 @@ class TrainingController(QObject):
 
     def start(self, request: Any) -> TrainingSession | None:
         """Start the run of a wizard's ``StartRequest``."""
-        return self._run(request.config, request.run_dir)
+        return self._run(request.config, request.run_dir, speed=getattr(request, "speed", None))
 
     def resume(self, run_dir: str | Path, overrides: dict[str, Any] | None = None) -> TrainingSession | None:
         """Continue a run from its newest checkpoint (``overrides`` change e.g. the learning rate)."""
@@ -152,7 +152,8 @@ class TrainingController(QObject):
             return None
         return self._run(config, Path(run_dir), resume=True)
 
-    def _run(self, config: TrainingConfig, run_dir: Path, **kwargs: Any) -> TrainingSession | None:
+    def _run(self, config: TrainingConfig, run_dir: Path, speed: dict[str, float] | None = None,
+             **kwargs: Any) -> TrainingSession | None:
         if self.busy:
             self._say("A model is already training; stop it first (one run at a time).")
             self.monitor_dock.show()
@@ -161,6 +162,7 @@ class TrainingController(QObject):
         session.event.connect(self._on_event)
         session.ended.connect(self._on_ended)
         self.session = session
+        session.state.plan_phases(config, speed)
         self.monitor.attach(session.state, session, config)
         self.monitor_dock.show()
         self.monitor_dock.raise_()

@@ -32,7 +32,7 @@ from srgan_desktop.training.plots import TrainingPlots
 from srgan_desktop.training.widgets import ERROR_STYLE, help_label, pixmap
 from trainer.train.layout import CHECKPOINT_DIR, STEP_RE
 from trainer.train.support.advice import Advice, advise
-from trainer.train.support.run_state import MonitorState, format_duration
+from trainer.train.support.run_state import MonitorState, ending_text, format_duration
 
 if TYPE_CHECKING:
     from srgan_desktop.training.session import TrainingSession
@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 REFRESH_HZ = 4
 CROP_SIDE = 104
 STATUS_TEXT = {"starting": "Starting…", "running": "Training", "paused": "Paused", "stopping": "Stopping…",
-               "finished": "Finished", "stopped": "Stopped (resumable)", "failed": "Failed",
+               "finished": "Finished", "stopped": "Stopped (resumable)", "time_limit": "Stopped at the time limit",
+               "failed": "Failed",
                "interrupted": "Interrupted (resumable)"}
 
 
@@ -243,7 +244,10 @@ class MonitorWidget(QWidget):
         self._seen = key
         self.title.setText(s.name or "No training run yet")
         paused_soon = self.session is not None and self.session.control.paused and s.status == "running"
-        self.status.setText(STATUS_TEXT.get(s.status, "") if not paused_soon else "Pausing after this step…")
+        status = STATUS_TEXT.get(s.status, "")
+        if s.status in ("stopped", "time_limit"):  # say where it ended: the bar shows the real fraction
+            status = ending_text(s.status, s.step, s.total_steps)
+        self.status.setText(status if not paused_soon else "Pausing after this step…")
         self.progress.setValue(int(1000 * s.progress()))
         self.progress.setFormat(f"step {s.step:,} of {s.total_steps:,}" + (f" · phase {s.phase}" if s.phase else ""))
         self.stats.setText(self._stats_text())
@@ -265,7 +269,7 @@ class MonitorWidget(QWidget):
             if s.data_fraction >= 0.05:
                 parts.append(f"waiting for data {100 * s.data_fraction:.0f}%")
         if s.active and s.status != "paused":
-            parts.append(f"remaining {format_duration(s.eta_seconds())}")
+            parts.append(f"remaining {self.remaining_text()}")
         if s.psnr is not None:
             bic = s.history.bicubic_psnr
             ref = f" (bicubic {bic:.2f})" if bic is not None else ""
@@ -273,6 +277,16 @@ class MonitorWidget(QWidget):
         if s.skipped:
             parts.append(f"{s.skipped} non-finite steps skipped")
         return "   ·   ".join(parts) or (s.device and f"on {s.device}") or ""
+
+    def remaining_text(self) -> str:
+        """The remaining time from the shared estimate (the wizard's at the start, then the run's
+        own measured speed of each phase), marked when a speed is a guess or a limit ends a phase."""
+        est = self.state.estimate()
+        if not est.known:
+            return format_duration(None)
+        guess = " (guess)" if est.guessed else ""
+        limit = f", phase {', '.join(est.limited)} ends at its time limit" if est.limited else ""
+        return f"{format_duration(est.seconds)}{guess}{limit}"
 
     def _update_error(self) -> None:
         err = self.state.error

@@ -7,7 +7,8 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QProgressBar, QPus
 from srgan_desktop.training.page_base import DraftPage, draft_value
 from srgan_desktop.training.widgets import add_field, help_label, row
 from srgan_desktop.worker import make_worker
-from trainer.train.support.probe import ProbeProgress, ProbeResult, estimate_seconds, probe_speed, time_limited
+from trainer.train.support.estimate import Estimate, describe, estimate, phase_plans
+from trainer.train.support.probe import ProbeProgress, ProbeResult, probe_speed, seconds_per_step
 from trainer.train.support.run_state import format_duration
 
 PRECISION_TEXT = {
@@ -144,14 +145,22 @@ class HardwarePage(DraftPage):
                 self.speed.setText("The settings changed since the last measurement: measure again.")
                 self.estimate.setText("")
             return
-        config = self.draft.build()
         lines = [f"{name}: {sec:.1f} s per 100 steps" for name, sec in r.seconds_per_100.items()]
-        self.speed.setText(f"On {r.device}: " + "; ".join(lines))
-        text = f"Estimated training time: {format_duration(estimate_seconds(config, r))} for {config.total_steps:,} steps"
-        limited = time_limited(config, r)
-        if limited:
-            text += f" (phase {', '.join(limited)} stops at its time limit before its last step)"
-        self.estimate.setText(text)
+        self.speed.setText(f"On {r.device} (measured): " + "; ".join(lines))
+        est = self.run_estimate()
+        self.estimate.setText(f"Estimated training time: {describe(est, format_duration(est.seconds))}" if est else "")
+
+    def run_estimate(self) -> Estimate | None:
+        """The run's duration from the probe's measured speed of each phase and the phases' time
+        limits (None until measured for the current settings)."""
+        if self.result is None or self._key() != self._probe_key:
+            return None
+        try:
+            config = self.draft.build()
+        except Exception:  # noqa: BLE001
+            return None
+        est = estimate(phase_plans(config), seconds_per_step(self.result))
+        return est if est.known else None
 
     def cleanup(self) -> None:
         """Abandon a running probe (the wizard closes)."""

@@ -8,7 +8,7 @@ wizard itself starts nothing, so the monitor that runs the training outlives it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,8 @@ from srgan_desktop.training.page_model import ModelPage
 from srgan_desktop.training.page_recipe import RecipePage
 from srgan_desktop.training.page_summary import SummaryPage
 from trainer.train.support.config_draft import ConfigDraft
-from trainer.train.support.probe import estimate_seconds
+from trainer.train.support.estimate import describe
+from trainer.train.support.probe import seconds_per_step
 from trainer.train.support.run_state import format_duration
 
 if TYPE_CHECKING:  # the config module is light, but typing needs no import at run time
@@ -32,10 +33,12 @@ if TYPE_CHECKING:  # the config module is light, but typing needs no import at r
 @dataclass(frozen=True)
 class StartRequest:
     """What the wizard asks to run: the config as the run will use it (a hold-out split is its
-    ``data.holdout``) and the run folder."""
+    ``data.holdout``), the run folder and the probe's measured seconds per step of each phase
+    (empty when not measured), with which the monitor's estimate starts."""
 
     config: TrainingConfig
     run_dir: Path
+    speed: dict[str, float] = field(default_factory=dict)
 
 
 class TrainingWizard(QWizard):
@@ -75,14 +78,14 @@ class TrainingWizard(QWizard):
 
     def estimate_text(self) -> str:
         """"Estimated training time: ..." when the speed was measured for the current settings."""
+        est = self.hardware_page.run_estimate()
+        return f"Estimated training time: {describe(est, format_duration(est.seconds))}." if est else ""
+
+    def measured_speed(self) -> dict[str, float]:
+        """The probe's seconds per step of each phase (empty until measured for these settings);
+        the monitor starts its estimate from them, so both agree when the run starts."""
         hw = self.hardware_page
-        if hw.result is None or hw._key() != hw._probe_key:
-            return ""
-        try:
-            config = self.draft.build()
-        except Exception:  # noqa: BLE001
-            return ""
-        return f"Estimated training time: {format_duration(estimate_seconds(config, hw.result))}."
+        return seconds_per_step(hw.result) if hw.run_estimate() is not None else {}
 
     # -- loading a saved config ------------------------------------------------------------------
     def load_config_dialog(self) -> None:
@@ -104,7 +107,7 @@ class TrainingWizard(QWizard):
     def request(self) -> StartRequest:
         """The :class:`StartRequest` of the current draft (raises ConfigError when invalid)."""
         d = self.draft
-        return StartRequest(d.build(), d.run_dir)
+        return StartRequest(d.build(), d.run_dir, self.measured_speed())
 
     def accept(self) -> None:
         problems = self.draft.problems() + self.data_page.extra_problems()

@@ -88,7 +88,8 @@ def test_pause_resume_and_stop_through_the_buttons(qtbot, data, tmp_path, env_di
     saved = [e for e in events if type(e).__name__ == "CheckpointSaved"]
     assert saved[-1].reason == "stop" and saved[-1].step == finished.step
     assert any(type(e).__name__ == "ModelExported" for e in events)  # the current model is kept
-    qtbot.waitUntil(lambda: monitor.status.text() == "Stopped (resumable)", timeout=5000)
+    label = f"Stopped after {finished.step:,} of {finished.total_steps:,} steps (resumable)"  # not "Finished"
+    qtbot.waitUntil(lambda: monitor.status.text() == label, timeout=5000)
     assert not monitor.stop_button.isEnabled()
 
 

@@ -102,20 +102,21 @@ def probe_speed(config: Any, *, steps: int | None = None, max_seconds: float | N
     yield ProbeResult(device, result, measured)
 
 
+def seconds_per_step(probe: ProbeResult) -> dict[str, float]:
+    """The probe's measured seconds per step of each phase (for :func:`.estimate.estimate`)."""
+    return {name: sec / 100.0 for name, sec in probe.seconds_per_100.items()}
+
+
 def estimate_seconds(config: Any, probe: ProbeResult) -> float:
     """Training time of the whole run from the probe (phase time limits respected; validation,
-    checkpoints and data loading add a little)."""
-    total = 0.0
-    for phase in config.phases:
-        per_step = probe.seconds_per_100.get(phase.name, 0.0) / 100.0
-        seconds = per_step * phase.iterations
-        if phase.time_limit_s:
-            seconds = min(seconds, phase.time_limit_s)
-        total += seconds
-    return total
+    checkpoints and data loading add a little); see :mod:`trainer.train.support.estimate`."""
+    from trainer.train.support.estimate import estimate, phase_plans
+
+    return estimate(phase_plans(config), seconds_per_step(probe)).seconds or 0.0
 
 
 def time_limited(config: Any, probe: ProbeResult) -> list[str]:
     """Phases whose time limit (``time_limit_s``) ends them before their last step."""
-    return [p.name for p in config.phases if p.time_limit_s and
-            probe.seconds_per_100.get(p.name, 0.0) / 100.0 * p.iterations > p.time_limit_s]
+    from trainer.train.support.estimate import estimate, phase_plans
+
+    return list(estimate(phase_plans(config), seconds_per_step(probe)).limited)

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from trainer.train.support.estimate import TIME_LIMIT_NOTICE, Estimate, PhasePlan, ending_text, estimate
+
 GENERATOR_LOSSES = ("g_total", "g_pixel", "g_lattice", "g_content", "g_adversarial")
 DISCRIMINATOR_LOSSES = ("d_total", "d_real", "d_fake", "d_gp")
 RATE_WINDOW = 30  # TrainStep events used for the wall-clock rate behind the ETA
@@ -123,7 +125,10 @@ class MonitorState:
     """Everything the monitor shows about one run; :meth:`apply` takes events or log records.
 
     ``status``: ``starting``, ``running``, ``paused``, ``stopping``, ``finished`` (completed),
-    ``stopped`` (stopped on request, resumable), ``failed``. ``version`` changes with every
+    ``stopped`` (stopped on request, resumable), ``time_limit`` (a phase's time limit ended the run
+    before its last step), ``failed``. ``plan``: (name, start step, end step, time limit s) of each
+    phase and ``speed`` the seconds per step of each phase (the probe's, then the run's own, see
+    :meth:`plan_phases` and :meth:`estimate`). ``version`` changes with every
     applied event, ``samples_version`` with every new set of validation crops.
     """
 
@@ -158,7 +163,23 @@ class MonitorState:
     history: LossHistory = field(default_factory=LossHistory)
     version: int = 0
     samples_version: int = 0
+    plan: list[tuple[str, int, int, float]] = field(default_factory=list)
+    speed: dict[str, float] = field(default_factory=dict)
+    measured: set[str] = field(default_factory=set)
+    time_limited: list[str] = field(default_factory=list)
     _rates: deque = field(default_factory=lambda: deque(maxlen=RATE_WINDOW), repr=False)
+    _phase_clock: float | None = field(default=None, repr=False)
+
+    def plan_phases(self, config: Any, speed: dict[str, float] | None = None) -> None:
+        """Know the run's phases (steps, time limits) and start from the probe's seconds per step
+        of each phase (``speed``, the wizard's figures), so the first estimate is the wizard's."""
+        self.plan, start = [], 0
+        for p in config.phases:
+            self.plan.append((p.name, start, start + int(p.iterations), float(p.time_limit_s or 0.0)))
+            start += int(p.iterations)
+        self.speed = {k: v for k, v in (speed or {}).items() if v and v > 0}
+        self.measured = set()
+        self.version += 1
 
     @property
     def name(self) -> str:
@@ -204,6 +225,9 @@ class MonitorState:
         self.adversarial = f.get("adversarial", "none")
         self.history.add_phase(f["start_step"], f["name"])
         self.notices.append(f"Phase {f['name']}: steps {f['start_step']}–{f['end_step']}")
+        self._phase_clock = None if f.get("resumed") else now  # a resumed phase's elapsed time is unknown
+        self._rates.clear()  # the rate is the phase's own: a GAN phase is slower than a pixel phase
+        self._rates.append((now, f["start_step"]))
 
     def _on_TrainStep(self, f: dict, event: Any, now: float) -> None:  # noqa: N802
         self.step, self.total_steps, self.phase = f["step"], f["total_steps"], f["phase"]
@@ -213,6 +237,11 @@ class MonitorState:
         if self.status == "starting":
             self.status = "running"
         self._rates.append((now, self.step))
+        if len(self._rates) >= 3 and self.phase:  # two timed steps of this phase: its own speed
+            rate = self.rate()
+            if rate > 0:
+                self.speed[self.phase] = 1.0 / rate
+                self.measured.add(self.phase)
 
     def _on_Validation(self, f: dict, event: Any, now: float) -> None:  # noqa: N802
         self.psnr, self.ssim, self.dataset = _number(f["psnr"]), _number(f["ssim"]), f["dataset"]
@@ -234,6 +263,8 @@ class MonitorState:
 
     def _on_Notice(self, f: dict, event: Any, now: float) -> None:  # noqa: N802
         self.notices.append(f["message"])
+        if TIME_LIMIT_NOTICE in f["message"]:
+            self.time_limited.append(self.phase or f["message"].split()[1])
 
     def _on_Paused(self, f: dict, event: Any, now: float) -> None:  # noqa: N802
         if self.status != "stopping":
@@ -248,11 +279,17 @@ class MonitorState:
 
     def _on_Finished(self, f: dict, event: Any, now: float) -> None:  # noqa: N802
         self.step = f["step"]
-        self.status = "stopped" if f["stopped"] else "finished"
+        self.total_steps = f["total_steps"] or self.total_steps
+        if f["stopped"]:
+            self.status = "stopped"
+        elif self.step < self.total_steps:  # it ended early without a stop request: a time limit
+            self.status = "time_limit"
+        else:
+            self.status = "finished"
         self.finished = event
         if f.get("best_psnr") is not None:
             self.best_psnr = _number(f["best_psnr"])
-        self.notices.append(f"{'Stopped' if f['stopped'] else 'Finished'} at step {f['step']} of {f['total_steps']}")
+        self.notices.append(ending_text(self.status, self.step, self.total_steps))
 
     def _on_Error(self, f: dict, event: Any, now: float) -> None:  # noqa: N802
         self.status, self.error = "failed", event
@@ -268,12 +305,35 @@ class MonitorState:
                 return (s1 - s0) / (t1 - t0)
         return self.steps_per_second
 
-    def eta_seconds(self) -> float | None:
-        """Seconds to the end of the run at the current rate, None when unknown."""
+    def estimate(self, now: float | None = None) -> Estimate:
+        """What remains of the run (:func:`.estimate.estimate`): the current phase's steps at its
+        measured speed (the probe's until measured) and the rest of its time limit, then the
+        later phases at the probe's speeds, each cut by its time limit."""
+        now = time.monotonic() if now is None else now
+        speed = dict(self.speed)
         rate = self.rate()
-        if self.status != "running" or rate <= 0 or not self.total_steps:
+        if self.phase and self.phase not in speed and rate > 0:
+            speed[self.phase] = 1.0 / rate
+        if not self.plan:  # a past run's log: one block of the remaining steps
+            return estimate([PhasePlan(self.phase or "run", max(0, self.total_steps - self.step))],
+                            {self.phase or "run": 1.0 / rate} if rate > 0 else {})
+        plans = []
+        for name, start, end, limit in self.plan:
+            if end <= self.step:
+                continue
+            if start <= self.step:  # the current phase
+                if limit and self._phase_clock is not None:
+                    limit = max(1e-9, limit - (now - self._phase_clock))
+                plans.append(PhasePlan(name, end - self.step, limit))
+            else:
+                plans.append(PhasePlan(name, end - start, limit))
+        return estimate(plans, speed)
+
+    def eta_seconds(self, now: float | None = None) -> float | None:
+        """Seconds to the end of the run (:meth:`estimate`), None when unknown or not running."""
+        if self.status != "running" or not self.total_steps:
             return None
-        return max(0, self.total_steps - self.step) / rate
+        return self.estimate(now).seconds
 
     def progress(self) -> float:
         """Fraction of the steps done (0..1)."""
