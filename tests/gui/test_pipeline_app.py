@@ -103,7 +103,7 @@ def test_queue_shows_the_model_auto_picked_for_each_file(make_window, qtbot, tmp
     assert not any("Cannot use model" in m for m in messages), messages
     picker = window.options.model
     assert window.settings.model == "auto" and picker.currentData() == "auto"
-    assert picker.currentText() == "Auto: photo_x4 for JPEG/WebP photos, srgan_x4 otherwise"
+    assert picker.currentText() == "Auto: photo_x4 (JPEG), srgan_x4 (others)"
     labels = [picker.itemText(i) for i in range(picker.count())]
     assert "photo_x4 x4 (shipped) · photos: JPEG, noise" in labels and "srgan_x4 x4 (shipped) · clean images" in labels
     shown = []

@@ -62,7 +62,7 @@ class AutoChoice:
     def label(self) -> str:
         if self.clean == self.photo:
             return f"Auto: {self.clean} for every file"
-        return f"Auto: {self.photo} for JPEG/WebP photos, {self.clean} otherwise"
+        return f"Auto: {self.photo} (JPEG), {self.clean} (others)"  # short: the Options dock is narrow
 
     @property
     def tooltip(self) -> str:
