@@ -20,6 +20,7 @@ from PIL import Image, ImageSequence
 
 from trainer.atomic import TempFileError, atomic_write
 from trainer.imageio.types import ImageData, ImageReadError, ImageWriteError
+from trainer.imageio.write import _same_file  # one same-file rule for stills and animations
 
 ANIMATION_FORMATS = {"GIF": "gif", "PNG": "png", "WEBP": "webp"}
 _DEFAULT_DURATION = 100  # ms, when a frame does not say
@@ -68,18 +69,6 @@ def read_animation(path: str | os.PathLike[str], max_pixels: int) -> Animation:
                         alpha=np.ascontiguousarray(a[:, :, 3]) if transparent else None, format=fmt, source=p)
               for a in arrays]
     return Animation(frames, durations, loop, fmt, p)
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        if a.resolve() == b.resolve():
-            return True
-    except (OSError, RuntimeError, ValueError):
-        pass
-    try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 def save_animation(
