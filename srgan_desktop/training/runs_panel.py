@@ -20,10 +20,9 @@ from PySide6.QtWidgets import (
 )
 
 from srgan_desktop.worker import start_worker
-from trainer.train.support.runs import RunInfo, delete_run, list_runs
+from trainer.train.support.runs import STATUS_TEXT, RunInfo, delete_run, list_runs
 
-STATUS = {"finished": "finished", "stopped": "stopped · resumable", "interrupted": "interrupted · resumable",
-          "failed": "failed", "running": "training…", "new": "not started"}
+STATUS = STATUS_TEXT  # the same words as srgan-train --list-runs
 COLUMNS = ("Run", "Status", "Steps", "Best PSNR", "Updated")
 
 

@@ -89,11 +89,15 @@ def test_runs_are_listed_with_status_progress_and_resumability(tmp_path):
     _fake_run(tmp_path, "done", [started, _step(50), {"event": "Validation", "step": 50, "best_psnr": 27.5},
                                  {"event": "Finished", "step": 50, "stopped": False, "best_psnr": 27.5}], [50], ["quick_x4"])
     _fake_run(tmp_path, "killed", [started, _step(1), _step(2), _step(3)], [2])
+    # A phase's time limit ended this one at step 7 of 50: not "finished" (issue 18 point 3).
+    _fake_run(tmp_path, "timed", [started, _step(7), {"event": "Finished", "step": 7, "total_steps": 50, "stopped": False}], [7])
     _fake_run(tmp_path, "failed", [started, _step(1), {"event": "Error", "message": "CUDA out of memory", "step": 1}])
     _fake_run(tmp_path, "live", [started, _step(1)], [])
     (tmp_path / "not-a-run").mkdir()
     runs = {r.name: r for r in list_runs(tmp_path, active=[tmp_path / "live"])}
-    assert set(runs) == {"done", "killed", "failed", "live"}
+    assert set(runs) == {"done", "killed", "failed", "live", "timed"}
+    t = runs["timed"]
+    assert (t.status, t.step, t.total_steps, t.resumable) == ("time_limit", 7, 50, False)
     assert runs["done"].status == "finished" and not runs["done"].resumable and runs["done"].best_psnr == 27.5
     assert [p.name for p in runs["done"].models] == ["quick_x4.safetensors"]
     k = runs["killed"]
@@ -184,7 +188,10 @@ def test_srgan_train_lists_the_runs_as_the_app_does(tmp_path, capsys):
 
     started = {"event": "RunStarted", "total_steps": 50}
     _fake_run(tmp_path, "killed", [started, _step(1), _step(2), _step(3)], [2])
+    # A phase's time limit ended this one at step 7 of 50: not "finished" (issue 18 point 3).
+    _fake_run(tmp_path, "timed", [started, _step(7), {"event": "Finished", "step": 7, "total_steps": 50, "stopped": False}], [7])
     assert main(["--list-runs", str(tmp_path)]) == 0
-    assert capsys.readouterr().out == f"killed: interrupted, step 3/50; resume with --resume {tmp_path / 'killed'}\n"
+    assert sorted(capsys.readouterr().out.splitlines()) == [
+        f"killed: interrupted, step 3/50; resume with --resume {tmp_path / 'killed'}", "timed: ended by time limit, step 7/50"]
     assert main(["--list-runs", str(tmp_path / "none")]) == 0
     assert "no runs in" in capsys.readouterr().out

@@ -146,7 +146,7 @@ def _export(checkpoint: Path, output: Path | None, *, raw: bool) -> int:
 
 def _list_runs(root: Path) -> int:
     """``--list-runs``: the runs list of the app's Training runs dock (``trainer.train.support.runs``)."""
-    from trainer.train.support.runs import list_runs
+    from trainer.train.support.runs import STATUS_TEXT, list_runs
 
     runs = list_runs(root)
     if not runs:
@@ -154,7 +154,8 @@ def _list_runs(root: Path) -> int:
     for run in runs:
         best = f", best PSNR {run.best_psnr:.2f} dB" if run.best_psnr is not None else ""
         resume = f"; resume with --resume {run.path}" if run.resumable else ""
-        _say(f"{run.name}: {run.status}, step {run.step}/{run.total_steps}{best}{resume}")
+        status = STATUS_TEXT.get(run.status, run.status).split(" · ")[0]  # "; resume with" says the rest
+        _say(f"{run.name}: {status}, step {run.step}/{run.total_steps}{best}{resume}")
     return 0
 
 

@@ -6,6 +6,9 @@ large) and its ``checkpoints/`` folder:
 
 * ``finished``: the log ends with a completed ``Finished``;
 * ``stopped``: ended on request (resumable);
+* ``time_limit``: a phase's time limit ended it before its last step (the log's ``Finished`` comes
+  before ``total_steps`` without a stop request); not resumable as it is, since the trainer does not
+  extend a timed-out phase (raise the limit in a new run instead);
 * ``failed``: the log ends with an ``Error``;
 * ``interrupted``: no terminal record (the app or computer stopped mid-run);
 * ``running``: one of the ``active`` folders the caller is training right now;
@@ -27,6 +30,11 @@ from pathlib import Path
 
 from trainer.train.layout import CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE  # the trainer's names, no torch
 from trainer.train.layout import STEP_RE as _STEP_RE
+
+#: How each status reads in the app's runs list and in ``srgan-train --list-runs``.
+STATUS_TEXT = {"finished": "finished", "time_limit": "ended by time limit", "stopped": "stopped · resumable",
+               "interrupted": "interrupted · resumable", "failed": "failed", "running": "training…",
+               "new": "not started"}
 
 TAIL_BYTES = 256 * 1024
 
@@ -122,7 +130,12 @@ def read_run(run_dir: str | os.PathLike, *, active: bool = False) -> RunInfo:
         elif kind == "RunStarted":
             total, status, message = rec.get("total_steps", total), "interrupted", ""
         elif kind == "Finished":
-            status = "stopped" if rec.get("stopped") else "finished"
+            if rec.get("stopped"):
+                status = "stopped"
+            else:  # same rule as run_state: ended early without a stop request = a time limit
+                done, planned = rec.get("step"), rec.get("total_steps", total)
+                early = isinstance(done, int) and isinstance(planned, int) and done < planned
+                status = "time_limit" if early else "finished"
             best = rec.get("best_psnr", best)
         elif kind == "Error":
             status, message = "failed", str(rec.get("message", ""))
