@@ -1,0 +1,45 @@
+"""Network interpolation: exact blends, refusal of mismatched models, a file that loads back."""
+
+import pytest
+import torch
+
+from trainer import modelfile
+from trainer.interpolate import InterpolationError, interpolate
+from trainer.models import build_model
+
+
+def _pair(seed_a=0, seed_b=1, **hp):
+    hp = {"num_blocks": 1, "channels": 8, **hp}
+    torch.manual_seed(seed_a)
+    a = build_model("srresnet", **hp)
+    torch.manual_seed(seed_b)
+    b = build_model("srresnet", **hp)
+    return a, b
+
+
+def test_blend_is_exact_at_the_ends_and_linear_between(tmp_path):
+    a, b = _pair()
+    x = torch.rand(1, 3, 12, 12)
+    with torch.no_grad():
+        ya, yb = a.module.eval()(x), b.module.eval()(x)
+        assert torch.allclose(interpolate(a, b, 0.0).module(x), ya, atol=1e-6)
+        assert torch.allclose(interpolate(a, b, 1.0).module(x), yb, atol=1e-6)
+    mid = interpolate(a, b, 0.25)
+    for key, t in mid.module.state_dict().items():
+        ta, tb = a.module.state_dict()[key], b.module.state_dict()[key]
+        if t.is_floating_point():
+            assert torch.allclose(t, 0.75 * ta + 0.25 * tb, atol=1e-6), key
+    assert mid.metadata["interpolated"]["alpha"] == 0.25
+    path = modelfile.save_model(mid, tmp_path / "mid.safetensors", metadata={"interpolated": mid.metadata["interpolated"]})
+    back = modelfile.load_model(path)
+    assert back.metadata["interpolated"]["alpha"] == 0.25
+    assert all(torch.equal(back.module.state_dict()[k], v) for k, v in mid.module.state_dict().items())
+
+
+def test_mismatched_models_and_bad_alpha_are_refused():
+    a, _ = _pair()
+    _, other = _pair(channels=16)
+    with pytest.raises(InterpolationError, match="different networks"):
+        interpolate(a, other, 0.5)
+    with pytest.raises(InterpolationError, match="alpha"):
+        interpolate(a, a, 1.5)

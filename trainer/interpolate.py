@@ -1,0 +1,53 @@
+"""Network interpolation (Wang et al., ESRGAN 2018, section 3.4): one model between two.
+
+``interpolate(psnr_model, gan_model, alpha)`` blends every floating-point parameter and buffer,
+``(1 - alpha) * a + alpha * b``, of two models with the same architecture and hyperparameters (a
+GAN fine-tuned from a PSNR-oriented network is the use it was made for). ``alpha`` walks the
+perception-distortion trade-off continuously: 0 gives ``a`` (sharp edges, no texture, the higher
+PSNR), 1 gives ``b`` (texture, possibly GAN artefacts), and the blend removes much of the GAN's
+noise while keeping its detail, without training anything. Which ``alpha`` ships is a measured
+choice (``scripts/interpolate_models.py`` applies the hold-out selection rule of docs/GAN_RECIPE.md).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+from trainer.loaded_model import LoadedModel
+
+
+class InterpolationError(ValueError):
+    """The two models cannot be blended (different architecture, hyperparameters or tensors)."""
+
+
+def interpolate(a: LoadedModel, b: LoadedModel, alpha: float) -> LoadedModel:
+    """A new model ``(1 - alpha) * a + alpha * b`` with ``a``'s description (no source, metadata
+    naming both parents and ``alpha``). Integer buffers (counters) are taken from ``a``."""
+    if not 0.0 <= alpha <= 1.0:
+        raise InterpolationError(f"alpha must be in [0, 1], got {alpha}")
+    if (a.arch, dict(a.hparams)) != (b.arch, dict(b.hparams)):
+        raise InterpolationError(
+            f"different networks: {a.name} is {a.arch} {dict(a.hparams)}, {b.name} is {b.arch} {dict(b.hparams)}"
+        )
+    sa, sb = a.module.state_dict(), b.module.state_dict()
+    if sa.keys() != sb.keys():
+        raise InterpolationError(f"{a.name} and {b.name} hold different tensors")
+    mixed = {}
+    for key, ta in sa.items():
+        tb = sb[key]
+        if ta.shape != tb.shape:
+            raise InterpolationError(f"{key}: shape {tuple(ta.shape)} in {a.name}, {tuple(tb.shape)} in {b.name}")
+        if ta.is_floating_point():
+            # In float32 whatever the storage: fp16 parents would lose the small differences.
+            mixed[key] = torch.lerp(ta.float(), tb.float().to(ta.device), float(alpha)).to(ta.dtype)
+        else:
+            mixed[key] = ta.clone()
+    module = copy.deepcopy(a.module)
+    module.load_state_dict(mixed)
+    module.eval()
+    parents = {"a": str(a.source or a.name), "b": str(b.source or b.name), "alpha": float(alpha)}
+    from dataclasses import replace
+
+    return replace(a, module=module, source=None, metadata={**dict(a.metadata), "interpolated": parents})
