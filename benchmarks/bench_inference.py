@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_inference.py            # CPU or GPU, whichever `auto` picks
     .venv/bin/python benchmarks/bench_inference.py --skip-large --repeats 3
     python benchmarks/bench_inference.py --device cuda --json OUT.json   # figures also as JSON (gpu_run.py)
+    .venv/bin/python benchmarks/bench_inference.py --backends [--json OUT.json]  # PyTorch vs OpenVINO on the CPU
 
 Everything is measured in one run on the current machine. On a shared machine the share of the cores
 this process gets changes from second to second, so besides wall-clock figures every CPU run is also
@@ -170,6 +171,12 @@ def large_child(size: int, blocks: int, model_arg: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--backends" in argv:  # PyTorch engine vs OpenVINO backend: its own script, same conventions
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_backends import main as backends_main
+
+        return backends_main([a for a in argv if a != "--backends"])
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--size", type=int, default=512, help="input size for the throughput runs (default 512)")
     p.add_argument("--blocks", type=int, default=16)

@@ -1,4 +1,5 @@
-"""Files from drops and the clipboard: local paths out of ``QMimeData``, pasted images saved to disk."""
+"""Files from drops and the clipboard: local paths out of ``QMimeData``, pasted images saved to disk;
+a dropped model file is imported (it joins the model pickers) instead of being queued."""
 
 from __future__ import annotations
 
@@ -10,12 +11,19 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 
 from trainer.atomic import atomic_path
 
+MODEL_SUFFIXES = (".safetensors", ".pth", ".pt")  # trainer.modelfile's (not imported: it loads torch)
+
 
 def local_paths(mime: QMimeData | None) -> list[Path]:
     """Local files and folders named by a drop or paste (remote URLs are ignored)."""
     if mime is None or not mime.hasUrls():
         return []
     return [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile() and u.toLocalFile()]
+
+
+def is_model_file(path: Path) -> bool:
+    """A model file (``.safetensors``, ``.pth``, ``.pt``), not an image for the queue."""
+    return path.suffix.lower() in MODEL_SUFFIXES and not path.is_dir()
 
 
 def can_accept(mime: QMimeData | None) -> bool:
@@ -43,7 +51,8 @@ def save_pasted_image(image: QImage, folder: Path) -> Path:
 
 class DropTarget:
     """Mixin for the main window: files, folders and images dropped on it or pasted join the queue
-    (through the window's ``add_paths``; a pasted image is saved first, see :func:`save_pasted_image`)."""
+    (through the window's ``add_paths``; a pasted image is saved first, see :func:`save_pasted_image`);
+    model files go to the window's ``import_model``."""
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         if can_accept(event.mimeData()):
@@ -59,8 +68,13 @@ class DropTarget:
         paths = local_paths(mime)
         if not paths and mime.hasImage():
             paths = [self._save_image_from_mime(mime.imageData())]
+        models = [p for p in paths if is_model_file(p)]
+        for path in models:  # a dropped model file joins the model pickers (the window's import)
+            self.import_model(str(path))
+        paths = [p for p in paths if p not in models]
         if paths:
             self.add_paths(paths)
+        if paths or models:
             event.acceptProposedAction()
 
     def _save_image_from_mime(self, image) -> Path:

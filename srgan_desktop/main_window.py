@@ -34,7 +34,7 @@ from srgan_desktop.window_actions import close_when, confirm_quit, make_banner, 
 from srgan_desktop.worker import shutdown_workers, start_worker
 from trainer.app.files import Found, Thumb, not_an_image_reason, scan, thumbnails
 from trainer.app.jobs import ItemResult, JobOptions, compare_item, process_item
-from trainer.app.model_choices import Environment, ModelChoice, import_model_file, load_environment
+from trainer.app.model_choices import Environment, ModelChoice, import_model_file, load_environment, open_model_file
 from trainer.naming import validate_template
 from trainer.pipeline.models import AUTO
 
@@ -176,7 +176,7 @@ class MainWindow(DropTarget, QMainWindow):
     def load_environment(self) -> None:
         self.status_label.setText("Loading models…")
         wanted = [self.settings.model, self.settings.compare_model]  # model files are used where they are
-        start_worker(load_environment, wanted, connect={"returned": self._on_environment, "errored": self._on_environment_error})
+        start_worker(load_environment, wanted, self.settings.imported_models(), connect={"returned": self._on_environment, "errored": self._on_environment_error})
 
     @Slot(object)
     def _on_environment(self, env: Environment) -> None:
@@ -265,21 +265,25 @@ class MainWindow(DropTarget, QMainWindow):
         s = self.settings
         validate_template(s.template)
         out_dir = Path(s.output_dir).expanduser()
-        planner = self._planner_for(out_dir, s.template, s.format, s.quality) if save and not item.evaluate else None
+        size = s.output_size()
+        planner = self._planner_for(out_dir, s.template, s.format, s.quality, size) if save and not item.evaluate else None
         return JobOptions(model=(model if model is not None else s.model) or None, device=s.device, precision=s.precision,
-                          tile=s.tile or None,
+                          tile=s.tile or None, backend=s.backend,
                           evaluate=item.evaluate, save=save, out_dir=out_dir, template=s.template,
-                          fmt=s.format, quality=s.quality, protect=self.queue.input_paths(), planner=planner)
+                          fmt=s.format, quality=s.quality, protect=self.queue.input_paths(), planner=planner, size=size)
 
-    def _planner_for(self, out_dir: Path, template: str, fmt: str, quality: int) -> Any:
+    def _planner_for(self, out_dir: Path, template: str, fmt: str, quality: int, size: Any = None) -> Any:
         """One ``trainer.pipeline.Planner`` while the output rules stay the same: an item gets the
         name ``srgan-upscale`` would give it in a run over the whole queue, and a failed item keeps
         its name for a retry."""
         from trainer.pipeline import OutputRules, Planner
 
-        key = (out_dir, template, fmt, quality)
+        from trainer.pipeline import OutputSize
+
+        size = size if size is not None else OutputSize()
+        key = (out_dir, template, fmt, quality, size)
         if self._planner is None or self._planner[0] != key:
-            self._planner = (key, Planner(OutputRules(out_dir, template, fmt, quality)))
+            self._planner = (key, Planner(OutputRules(out_dir, template, fmt, quality, size=size)))
         return self._planner[1]
 
     @Slot()
@@ -399,16 +403,25 @@ class MainWindow(DropTarget, QMainWindow):
 
     # -- models ----------------------------------------------------------------------------------
     @Slot()
-    def import_model(self, path: str | None = None) -> None:
+    def import_model(self, path: str | None = None, *, install: bool = False) -> None:
+        """Use a model file where it is (checked in a worker, remembered by path, nothing copied),
+        or with ``install`` copy it into the user's models folder (listed as "yours")."""
+        verb = "Install" if install else "Import"
         if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Import model file", self.settings.last_open_dir, MODEL_FILTER)
+            path, _ = QFileDialog.getOpenFileName(self, f"{verb} model file", self.settings.last_open_dir, MODEL_FILTER)
         if path:
-            start_worker(import_model_file, path, connect={"returned": self._on_imported,
-                                                           "errored": lambda t: self.message.emit(f"Import failed: {t}")})
+            start_worker(import_model_file if install else open_model_file, path, connect={
+                "returned": self._on_imported, "errored": lambda t: self.message.emit(f"{verb} failed: {t}")})
+
+    @Slot()
+    def install_model(self, path: str | None = None) -> None:
+        self.import_model(path, install=True)
 
     def _on_imported(self, choice: ModelChoice) -> None:
         self.settings.model = choice.name
-        self.message.emit(f"Imported {choice.name}")
+        if choice.source == "file":
+            self.settings.remember_model_file(choice.name)
+        self.message.emit(f"Imported {choice.label}")
         self.load_environment()
 
     # -- misc ------------------------------------------------------------------------------------

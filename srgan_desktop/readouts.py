@@ -60,7 +60,10 @@ def info_lines(result: ItemResult) -> list[str]:
         gw, gh = result.original_size
         lines.append(f"Ground truth {gw}×{gh} → LR input {w}×{h} (protocol bicubic) → x{result.scale} = {ow}×{oh}")
     else:
-        lines.append(f"Input {w}×{h} → output {ow}×{oh} (x{result.scale})")
+        if (ow, oh) == (w * result.scale, h * result.scale):
+            lines.append(f"Input {w}×{h} → output {ow}×{oh} (x{result.scale})")
+        else:  # an output size other than the model's scale: the model's output was resampled
+            lines.append(f"Input {w}×{h} → model x{result.scale} → saved {ow}×{oh} (resampled, Lanczos)")
     for key, name in result.models.items():
         secs = result.seconds.get(key)
         parts = [f"Model {name}"]
@@ -68,6 +71,8 @@ def info_lines(result: ItemResult) -> list[str]:
             parts.append(f"device {result.device}")
         if result.precision:
             parts.append(result.precision)  # what ran (after any fallback), not what was asked
+        if getattr(result, "backend", ""):
+            parts.append(result.backend)  # torch or openvino: after any fallback too
         if secs is not None:
             parts.append(f"{secs:.2f} s per image")
         if result.tile_size:

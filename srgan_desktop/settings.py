@@ -12,8 +12,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
-from trainer.choices import FORMAT_CHOICES, PRECISIONS
+from trainer.choices import BACKENDS, FORMAT_CHOICES, PRECISIONS
 from trainer.naming import DEFAULT_TEMPLATE
+from trainer.pipeline.outsize import OutputSize
 
 ORGANIZATION = "SRGAN Desktop"
 APPLICATION = "srgan-desktop"
@@ -21,6 +22,9 @@ APPLICATION = "srgan-desktop"
 FORMATS = FORMAT_CHOICES  # "same": the input's decoded format when writable, else PNG
 THEMES = ("system", "light", "dark")
 TILE_MIN, TILE_MAX = 32, 4096  # the tile-size setting's range (0 = automatic)
+# Output sizes the options panel offers: the model's scale, factors, or a width/height in pixels.
+OUT_SIZES = ("model", "x2", "x3", "x4", "x8", "width", "height")
+OUT_PIXELS_MIN, OUT_PIXELS_MAX, OUT_PIXELS_DEFAULT = 16, 65535, 1920
 
 
 def default_output_dir() -> str:
@@ -37,23 +41,28 @@ class AppSettings:
 
     ``model`` / ``compare_model`` are zoo names or file paths ("" = the default / none); ``model``
     may also be ``"auto"`` (the default: a model per file, see ``trainer.pipeline.models``).
+    ``out_size`` is one of :data:`OUT_SIZES`; ``out_pixels`` the width or height for those choices.
     """
 
     model: str = "auto"
     compare_model: str = ""
     device: str = "auto"
     precision: str = "auto"
+    backend: str = "auto"  # what runs the network on the CPU (trainer.choices.BACKENDS), as srgan-upscale --backend
     tile: int = 0  # input pixels per tile side; 0 = automatic (from free memory), as srgan-upscale without --tile
     output_dir: str = ""
     format: str = "same"  # as srgan-upscale: the input's own format (one rule for both, trainer.pipeline)
     quality: int = 95
     template: str = DEFAULT_TEMPLATE
+    out_size: str = "model"
+    out_pixels: int = OUT_PIXELS_DEFAULT
     evaluate: bool = False
     autostart: bool = True
     theme: str = "system"
     view_mode: str = "split"
     loupe: bool = False
     last_open_dir: str = ""
+    model_files: str = ""  # model files imported by path, one per line (used where they are)
 
     def __post_init__(self) -> None:
         if not self.output_dir:
@@ -66,6 +75,8 @@ class AppSettings:
             self.format = "same"
         if self.precision not in PRECISIONS:
             self.precision = "auto"
+        if self.backend not in BACKENDS:
+            self.backend = "auto"
         if self.theme not in THEMES:
             self.theme = "system"
         if self.view_mode not in ("split", "side"):
@@ -74,13 +85,55 @@ class AppSettings:
         self.tile = 0 if int(self.tile) <= 0 else min(TILE_MAX, max(TILE_MIN, int(self.tile)))
         if not self.template.strip():
             self.template = DEFAULT_TEMPLATE
+        if self.out_size not in OUT_SIZES:
+            self.out_size = "model"
+        self.out_pixels = min(OUT_PIXELS_MAX, max(OUT_PIXELS_MIN, int(self.out_pixels)))
+
+    def imported_models(self) -> list[str]:
+        """The model files the user imported, by path (oldest first)."""
+        return [line for line in self.model_files.splitlines() if line.strip()]
+
+    def remember_model_file(self, path: str) -> None:
+        """Add ``path`` to :meth:`imported_models` (once)."""
+        paths = self.imported_models()
+        if path not in paths:
+            self.model_files = "\n".join([*paths, path])
+
+    def output_size(self) -> OutputSize:
+        """The chosen output size for the pipeline (``trainer.pipeline.outsize``)."""
+        if self.out_size == "width":
+            return OutputSize(width=self.out_pixels)
+        if self.out_size == "height":
+            return OutputSize(height=self.out_pixels)
+        return OutputSize.parse(self.out_size)
+
+
+def settings_file() -> Path:
+    """``settings.ini`` in the per-user config folder (``trainer.paths.user_config_dir``: platformdirs,
+    ``SRGAN_CONFIG_DIR`` overrides; on Linux ``~/.config/srgan-desktop/settings.ini``)."""
+    from trainer.paths import user_config_dir  # standard library and platformdirs only
+
+    return user_config_dir() / "settings.ini"
 
 
 def make_qsettings(path: str | Path | None = None) -> QSettings:
-    """The application's store (native per-user location), or an INI file at ``path`` (tests)."""
+    """The application's store (:func:`settings_file`), or an INI file at ``path`` (tests).
+
+    Earlier versions kept the settings where Qt puts them (``~/.config/SRGAN Desktop/srgan-desktop.ini``
+    on Linux): on the first start without a settings file they are copied over, so nothing chosen
+    before is lost.
+    """
     if path is not None:
         return QSettings(str(path), QSettings.Format.IniFormat)
-    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+    target = settings_file()
+    store = QSettings(str(target), QSettings.Format.IniFormat)
+    if not target.exists():
+        earlier = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+        if Path(earlier.fileName()).is_file() and Path(earlier.fileName()) != target:
+            for key in earlier.allKeys():
+                store.setValue(key, earlier.value(key))
+            store.sync()
+    return store
 
 
 def load_settings(store: QSettings) -> AppSettings:

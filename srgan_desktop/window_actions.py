@@ -40,6 +40,7 @@ def make_window_actions(w: MainWindow) -> dict[str, QAction]:
     add("open_folder", "Open folder…", "Ctrl+Shift+O", w.open_folder)
     add("paste", "Paste image", QKeySequence.StandardKey.Paste, w.paste)
     add("import", "Import model file…", "Ctrl+I", w.import_model)
+    add("install", "Install model into my models…", None, w.install_model)
     add("show_output", "Open output folder", "Ctrl+Shift+F", w.open_output_folder)
     add("quit", "Quit", QKeySequence.StandardKey.Quit, w.close)
     add("start", "Start", "Ctrl+Return", w.start_processing, button=True)
@@ -61,7 +62,7 @@ def make_window_menus(w: MainWindow) -> None:
     """File, Queue, Evaluate and View menus (View: zoom, modes, layers, panels, theme)."""
     a, v = w.actions_by_name, w.view_actions
     menus = {
-        "&File": ["open", "open_folder", "paste", None, "import", "show_output", None, "quit"],
+        "&File": ["open", "open_folder", "paste", None, "import", "install", "show_output", None, "quit"],
         "&Queue": ["start", "pause", "cancel", None, "remove", "retry", "clear"],
         "&Evaluate": ["evaluate", "evaluate_selected", "compare"],
     }

@@ -5,6 +5,10 @@ import os
 # Set before any Qt import so every GUI test runs without a screen.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("SRGAN_DEVICE", "cpu")
+# "auto" means PyTorch in tests: OpenVINO is tested where a test asks for it (test_zz_openvino_backend.py).
+# With OpenVINO used by the many app tests, a later test whose DataLoader forks workers crashed the
+# pytest process (SIGSEGV in the parent, only with pytest's faulthandler, timeout and fd capture on).
+os.environ.setdefault("SRGAN_BACKEND", "torch")
 # No test may wait on a network download (VGG weights): fail fast with the "missing file" message.
 os.environ.setdefault("SRGAN_OFFLINE", "1")
 # Tests use tiny networks, where thread start-up costs more than it saves (measured: a 3x3 conv on a

@@ -10,6 +10,10 @@ from __future__ import annotations
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 """Inference/training precisions (``trainer.device.resolve_dtype``); ``auto``: fp32 on CPU, fp16 on GPUs."""
 
+BACKENDS = ("auto", "torch", "openvino")
+"""What runs the network's forward (``trainer.inference.backends``); ``auto``: PyTorch (or what
+``SRGAN_BACKEND`` says); OpenVINO runs on the CPU when chosen."""
+
 OUTPUT_FORMATS = ("png", "jpg", "webp", "tiff")
 """Formats offered for outputs. ``trainer.imageio.save_image`` also accepts ``jpeg``, ``tif`` and ``bmp``."""
 

@@ -55,6 +55,36 @@ def _pickle_wants_code(path: str | os.PathLike[str] | None) -> bool:
     return ops[-1:] == ["STOP"] and any(name in code_ops for name in ops)
 
 
+def _text_file(path: str | os.PathLike[str] | None) -> bool:
+    """True when ``path`` starts like a text file (UTF-8, printable, no NUL) and is not a complete
+    protocol-0 pickle (those are text too, and one that names code must still be "refused")."""
+    if path is None:
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    if not head or b"\0" in head or head[:1] == b"\x80" or head[:2] == b"PK":  # binary pickle / torch zip
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a multi-byte character cut at the end of the 4096 bytes is still text
+        if exc.start < len(head) - 4:
+            return False
+        text = head[: exc.start].decode("utf-8")
+    if not all(ch.isprintable() or ch in "\t\r\n\f" for ch in text):
+        return False
+    import pickletools
+
+    try:
+        with open(path, "rb") as fh:
+            ops = [op.name for op, _arg, _pos in pickletools.genops(fh)]
+    except Exception:  # noqa: BLE001 - does not parse as a pickle: plain text
+        return True
+    return ops[-1:] != ["STOP"]
+
+
 def torch_load_reason(exc: BaseException, path: str | os.PathLike[str] | None = None) -> str:
     """A short reason for a failed ``torch.load(weights_only=True)``, one line.
 
@@ -63,6 +93,8 @@ def torch_load_reason(exc: BaseException, path: str | os.PathLike[str] | None = 
     is garbage or a truncated file.
     """
     text = str(exc)
+    if _text_file(path):  # a README, an HTML error page or a link saved as .pth: not code, just not a model
+        return "not a model file: it is a text file, not PyTorch weights (a web page or a note saved under a model's name?)"
     if "Unsupported global" in text or "GLOBAL" in text or "Unsupported class" in text or _pickle_wants_code(path):
         return ("the file contains code or Python objects besides weights and was refused for safety "
                 "(only plain tensors and state dicts are read)")

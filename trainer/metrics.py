@@ -96,6 +96,8 @@ def prepare_pair(hr_u8: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]
     if h == 0 or w == 0:
         raise ValueError(f"image of shape {hr.shape[:2]} is smaller than the scale {scale}")
     hr = np.ascontiguousarray(hr[:h, :w])
+    if scale == 1:  # a 1x (restoration) model's input is the HR image itself
+        return hr, hr.copy()
     return hr, imresize(hr, 1.0 / scale)
 
 

@@ -13,7 +13,9 @@ guesses). The header also carries ``"format": "pt"`` as other safetensors tools 
 ``.pth``/``.pt`` files are read only with ``torch.load(weights_only=True)``: a pickle that wants to
 construct objects or run code is refused. They carry no architecture, so the caller passes ``arch``
 (and ``hparams``); for SRResNet-shaped keys the hyperparameters are inferred (see
-:func:`infer_srresnet_hparams`).
+:func:`infer_srresnet_hparams`). Any other file (a ``.pth`` or a safetensors without this project's
+metadata) is a community model: its tensors, read the same safe way, go to ``trainer.foreign``,
+which detects the architecture with spandrel (ESRGAN, Real-ESRGAN, SwinIR, HAT, ...).
 """
 
 from __future__ import annotations
@@ -38,9 +40,9 @@ METADATA_KEY = "srgan_desktop"
 RESERVED_KEYS = ("format_version", "arch", "hparams", "scale", "kind", "storage_dtype")
 SAFETENSORS_SUFFIXES = (".safetensors",)
 PICKLE_SUFFIXES = (".pth", ".pt")
-# Wrappers used by BasicSR (params_ema / params), Lightning and most training scripts, in the order
-# they are preferred (the EMA weights are the ones to use for inference).
-STATE_DICT_WRAPPERS = ("params_ema", "params", "state_dict", "model", "generator")
+# Wrappers used by BasicSR (params_ema / params), Lightning and most training scripts (the ones
+# spandrel unwraps too), in the order they are preferred (the EMA weights are the ones to use for inference).
+STATE_DICT_WRAPPERS = ("params_ema", "params-ema", "params", "state_dict", "model_state_dict", "model", "net", "generator", "netG")
 _WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 PROBE_SIDE = 16  # the test image a generator must turn into finite values when it is loaded
 _SRRESNET_KEY = re.compile(
@@ -85,6 +87,9 @@ def save_model(
     if not isinstance(model, LoadedModel):
         raise ValueError("save_model needs a LoadedModel (trainer.models.build_model/describe, or load_model): "
                          "the file records its arch and hparams")
+    if "opened_with" in model.metadata:  # trainer.foreign: the registry could not rebuild it from a header
+        raise ValueError(f"{model.name} is a community model ({model.arch}, opened with spandrel): keep its own file, "
+                         "or install it with trainer.app.model_choices.import_model_file")
     module = getattr(model.module, "_orig_mod", model.module)  # torch.compile wrapper: save the module it wraps
     extra = dict(metadata or {})
     clash = sorted(k for k in extra if k in RESERVED_KEYS)
@@ -196,7 +201,9 @@ def load_model(
 
     ``.safetensors`` written by :func:`save_model` need nothing else. ``arch``/``hparams`` override
     (or, for files without metadata and for ``.pth``, supply) the architecture; hparams given with
-    the file's own arch are merged over the recorded ones. Returns a :class:`LoadedModel`: the module
+    the file's own arch are merged over the recorded ones. A file that names no architecture and is
+    not SRResNet-shaped is opened with spandrel (``trainer.foreign.open_state_dict``: ``arch`` is
+    spandrel's id, ``metadata`` describes the network). Returns a :class:`LoadedModel`: the module
     with its ``arch``, ``hparams`` (defaults filled in), ``scale``, ``kind``, ``source`` (this file)
     and ``metadata`` (the file's metadata dict, ``{}`` for a ``.pth``).
 
@@ -219,9 +226,8 @@ def load_model(
     recorded = meta.get("arch")
     if arch is None:
         arch = recorded or ("srresnet" if infer_srresnet_hparams(state) else None)
-    if arch is None:
-        known = ", ".join(models.list())
-        raise ModelFileError(path, f"the file does not say which architecture it holds; pass arch= (one of: {known})")
+    if arch is None:  # not the project's format: a community model (ESRGAN, SwinIR...) opened with spandrel
+        return _load_foreign(path, state, device)
     if arch == recorded:
         base = dict(meta.get("hparams") or {})
     else:  # the caller names the arch: recorded hparams belong to another one
@@ -238,6 +244,25 @@ def load_model(
         raise ModelFileError(path, f"cannot build {arch!r} with {hp}: {exc}") from exc
     _load_strict(model, state, path)
     model.module.eval()
+    _check_finite(model, state, path)
+    model.module.to(resolve_device(device))
+    return model
+
+
+def _load_foreign(path: Path, state: dict[str, torch.Tensor], device: str | torch.device) -> LoadedModel:
+    """A file without the project's metadata and not SRResNet-shaped: ``trainer.foreign`` (spandrel)."""
+    from trainer import models
+    from trainer.device import resolve_device
+    from trainer.foreign import ForeignModelError, open_state_dict
+
+    try:
+        model = open_state_dict(state, source=path)
+    except ForeignModelError as exc:
+        if "recognises" in str(exc):  # also say how the project's own networks are named
+            known = ", ".join(models.list())
+            raise ModelFileError(path, f"the file does not say which architecture it holds, and it is {exc}; "
+                                 f"for this project's networks pass arch= (one of: {known})") from None
+        raise ModelFileError(path, str(exc)) from None
     _check_finite(model, state, path)
     model.module.to(resolve_device(device))
     return model

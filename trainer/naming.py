@@ -1,7 +1,9 @@
 """Output-file naming templates shared by ``srgan-upscale`` and the desktop app (no Qt, no torch).
 
 ``{stem}_x{scale}`` turns ``cat.jpg`` into ``cat_x4``. Fields: ``{stem}`` (file name without suffix),
-``{scale}``, ``{model}``, ``{ext}`` (input suffix without the dot), ``{date}`` (YYYY-MM-DD).
+``{scale}`` (the *output's* scale: the model's, or the chosen output size's, e.g. ``cat_x2`` or
+``cat_x1.5``; see :mod:`trainer.pipeline.outsize`), ``{model}``, ``{ext}`` (input suffix without
+the dot), ``{date}`` (YYYY-MM-DD).
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ def validate_template(template: str) -> str:
     return template
 
 
-def render_name(template: str, source: Path, *, scale: int, model: str) -> str:
-    """The template filled for ``source`` (no suffix; path separators replaced)."""
+def render_name(template: str, source: Path, *, scale: int | str, model: str) -> str:
+    """The template filled for ``source`` (no suffix; path separators replaced). ``scale``: the
+    output's scale as it should read (``4``, ``"1.5"``)."""
     name = template.format(
         stem=source.stem, scale=scale, model=model or "bicubic", ext=source.suffix.lstrip("."),
         date=_dt.date.today().isoformat(),

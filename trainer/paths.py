@@ -1,4 +1,5 @@
-"""Locations of shipped resources and shared data, overridable by environment variables."""
+"""Locations of shipped resources, shared data and the per-user folders (``platformdirs``), each
+overridable by an environment variable."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+APP_NAME = "srgan-desktop"
+"""The per-user folders' name (``platformdirs``: no author folder on Windows)."""
 
 
 def resources_dir() -> Path:
@@ -38,6 +41,35 @@ def benchmarks_dir() -> Path:
 
 
 def user_data_dir() -> Path:
-    """Per-user folder for trained models and runs (``SRGAN_USER_DIR`` overrides)."""
-    default = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "srgan-desktop"
-    return Path(os.environ.get("SRGAN_USER_DIR", default))
+    """Per-user folder for trained and imported models, training runs and pasted images.
+
+    ``SRGAN_USER_DIR`` overrides it; otherwise ``platformdirs``' user data folder of
+    :data:`APP_NAME`: on Linux ``$XDG_DATA_HOME/srgan-desktop``, by default
+    ``~/.local/share/srgan-desktop`` (the folder earlier versions used everywhere), on macOS
+    ``~/Library/Application Support/srgan-desktop``, on Windows ``%LOCALAPPDATA%\\srgan-desktop``.
+    Where that differs from the earlier folder, the earlier one stays in use while it exists and
+    the new one does not, so models trained before are still found.
+    """
+    env = os.environ.get("SRGAN_USER_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    folder = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    earlier = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / APP_NAME
+    if earlier != folder and earlier.is_dir() and not folder.exists():
+        return earlier
+    return folder
+
+
+def user_config_dir() -> Path:
+    """Per-user folder for the desktop app's settings (``SRGAN_CONFIG_DIR`` overrides it):
+    ``platformdirs``' user config folder of :data:`APP_NAME` (Linux ``$XDG_CONFIG_HOME/srgan-desktop``,
+    by default ``~/.config/srgan-desktop``; macOS ``~/Library/Application Support/srgan-desktop``;
+    Windows ``%LOCALAPPDATA%\\srgan-desktop``)."""
+    env = os.environ.get("SRGAN_CONFIG_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))

@@ -1,15 +1,12 @@
-"""Generic plumbing of :mod:`trainer.config`: dataclass <-> dict, a small TOML writer, dotted overrides.
+"""Generic plumbing of :mod:`trainer.config`: dataclass <-> dict, TOML text, dotted overrides.
 
 Kept apart so the config module holds only the schema, its validation and the recipes. The stdlib
-reads TOML (``tomllib``) but cannot write it; configs only need tables, arrays of tables, scalars,
-lists of scalars and inline tables (hyperparameters), which is what :func:`dumps` writes.
+reads TOML (``tomllib``) but cannot write it; :func:`dumps` writes it with ``tomli_w``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 import typing
 from typing import Any
 
@@ -88,50 +85,18 @@ def _convert(value: Any, hint: Any, path: str) -> Any:
     return value
 
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf") if math.isinf(v) else repr(v)
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)  # a JSON string is a valid TOML basic string
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + " }" if v else "{}"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
-
-
-def _toml_key(key: str) -> str:
-    return key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key)
-
-
-def _toml_table(data: dict[str, Any], header: str, lines: list[str], array: bool = False) -> None:
-    scalars = {k: v for k, v in data.items() if not (isinstance(v, dict) and k != "hparams") and not _is_table_list(v)}
-    tables = {k: v for k, v in data.items() if k not in scalars}
-    if header:
-        lines.append(f"\n[[{header}]]" if array else f"\n[{header}]")
-    lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in scalars.items())
-    for k, v in tables.items():
-        sub = f"{header}.{k}" if header else k
-        if _is_table_list(v):
-            for item in v:
-                _toml_table(item, sub, lines, array=True)
-        else:
-            _toml_table(v, sub, lines)
-
-
-def _is_table_list(v: Any) -> bool:
-    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
-
-
 def dumps(data: dict[str, Any], header_comment: str = "") -> str:
-    """TOML text of a nested dict (lists of dicts become arrays of tables; ``hparams`` stay inline)."""
-    lines: list[str] = [header_comment] if header_comment else []
-    _toml_table(data, "", lines)
-    return "\n".join(lines) + "\n"
+    """TOML text of a nested dict, written by ``tomli_w``, under ``header_comment`` (a ``#`` line).
+
+    Within each table the plain values come first, then the sub-tables (``[model.hparams]``); a list
+    of tables is an array of tables (``[[phases]]``); key order is otherwise the dict's (the
+    dataclass fields' order). Tuples are written as arrays. Raises ``TypeError`` for a value TOML
+    cannot hold (None).
+    """
+    import tomli_w  # only writing needs it: reading is the standard library's tomllib
+
+    text = tomli_w.dumps(data)
+    return f"{header_comment}\n{text}" if header_comment else text
 
 
 def set_path(node: Any, parts: list[str], value: Any, key: str) -> None:

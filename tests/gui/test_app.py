@@ -124,12 +124,12 @@ def test_settings_and_window_state_are_remembered(make_window, qtbot, store, env
     second.persist = False
 
 
-def test_import_model_file_adds_and_selects_it(make_window, qtbot, env_dirs, tmp_path):
+def test_install_model_file_copies_adds_and_selects_it(make_window, qtbot, env_dirs, tmp_path):
     window = make_window()
     assert window.settings.model == ""
     source = save_tiny_model(tmp_path / "downloads" / "my net.safetensors", seed=2)
     with qtbot.waitSignal(window.environment_ready, timeout=60000):
-        window.import_model(str(source))
+        window.install_model(str(source))  # File > Install model into my models... (Import uses it in place)
     installed = env_dirs["user"] / "models" / "my_net.safetensors"
     assert installed.is_file() and source.is_file()
     assert window.settings.model == "my_net"

@@ -23,7 +23,8 @@ def butterfly(benchmarks, tmp_path):
 
 def test_evaluation_numbers_equal_srgan_eval_and_trainer_metrics(make_window, qtbot, tiny_model, butterfly, tmp_path, capsys):
     from trainer.cli.evaluate import main as srgan_eval
-    from trainer.evaluation import model_upscale_fn, read_rgb_u8
+    from trainer.evaluation import read_rgb_u8
+    from trainer.inference.whole import whole_image_fn
     from trainer.metrics import bicubic_upscale, prepare_pair, psnr_y, ssim_y
     from trainer.modelfile import load_model
 
@@ -35,7 +36,7 @@ def test_evaluation_numbers_equal_srgan_eval_and_trainer_metrics(make_window, qt
 
     # 1. The very arrays, recomputed here with trainer's functions.
     hr, lr = prepare_pair(read_rgb_u8(butterfly), 4)
-    sr = model_upscale_fn(load_model(tiny_model), "cpu")(lr)
+    sr = whole_image_fn(load_model(tiny_model), "cpu")(lr)  # srgan-eval's function, default backend
     assert np.array_equal(result.layers["hr"].pixels, hr) and np.array_equal(result.layers["lr"].pixels, lr)
     assert np.array_equal(result.layers["sr"].pixels, sr)
     bic = bicubic_upscale(lr, 4)

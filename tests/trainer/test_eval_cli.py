@@ -226,7 +226,6 @@ def test_cli_dataset_errors(tmp_path, capsys, argv, message):
     "model, message",
     [
         ("unknown_model", "known models: nearest"),
-        ("nearest_x2", "upscales x2, but --scale is 4"),
         ("broken", "model broken failed on a 8x8 image: boom"),
     ],
 )
@@ -234,6 +233,25 @@ def test_cli_model_errors(tmp_path, capsys, fake_zoo, model, message):
     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(tmp_path / "x.png")
     assert main(["--model", model, "--datasets", str(tmp_path)]) == 1
     assert message in _one_line_error(capsys)
+
+
+def test_cli_model_at_another_scale_than_the_one_asked(tmp_path, capsys, fake_zoo):
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(tmp_path / "x.png")
+    assert main(["--model", "nearest_x2", "--scale", "4", "--datasets", str(tmp_path)]) == 1
+    assert "upscales x2, but --scale is 4" in _one_line_error(capsys)
+
+
+def test_cli_models_of_different_scales_each_at_their_own(tmp_path, capsys, fake_zoo):
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(tmp_path / "x.png")
+    out = tmp_path / "r.json"
+    assert main(["--model", "nearest", "nearest_x2", "--datasets", str(tmp_path), "--json", str(out)]) == 0
+    table = capsys.readouterr().out
+    data = json.loads(out.read_text())
+    assert set(data) == {"bicubic x2", "bicubic x4", "nearest x4", "nearest_x2 x2"}
+    for method, scale in (("bicubic x2", 2), ("nearest x4", 4), ("nearest_x2 x2", 2)):
+        assert data[method][tmp_path.name]["scale"] == scale and method in table
+    hr, lr = prepare_pair(np.asarray(Image.open(tmp_path / "x.png")), 2)
+    assert data["nearest_x2 x2"][tmp_path.name]["psnr"] == pytest.approx(psnr_y(hr, nearest_np(lr, 2), shave=2), abs=1e-9)
 
 
 def test_cli_bad_model_file_with_the_real_zoo(tmp_path, capsys):

@@ -222,7 +222,7 @@ def test_cancel_stops_inside_the_network_forward():
     whole forward. The event set from another thread half-way through the forward is seen there."""
     torch.manual_seed(0)
     model = build("srresnet", num_blocks=8, channels=16, scale=4)
-    up = Upscaler(model, tile=0, device="cpu")
+    up = Upscaler(model, tile=0, device="cpu", backend="torch")  # the per-layer hooks are PyTorch's
     calls: list[str] = []
     cancel = threading.Event()
 
@@ -248,7 +248,7 @@ def test_oom_halves_tile_and_result_is_correct(tiny, exc):
     img = _rgb(60, 64)
     whole = Upscaler(tiny, tile=0).upscale_array(img)
     fake = OOMAbove(tiny, limit=45 * 45, exc=exc)  # windows are tile + 2 * 14 context
-    up = Upscaler(fake, tile=0, min_tile=4)
+    up = Upscaler(fake, tile=0, min_tile=4, backend="torch")  # the fake OOM is raised by the PyTorch forward
     assert up.context == 14
     events = list(up.run(ImageData(pixels=img)))
     planned = [e for e in events if isinstance(e, TilesPlanned)]
@@ -263,13 +263,13 @@ def test_oom_halves_tile_and_result_is_correct(tiny, exc):
 def test_oom_below_minimum_tile_is_a_clear_error(tiny):
     fake = OOMAbove(tiny, limit=500)  # the 20x20 set-up probe fits, no window does
     with pytest.raises(TileTooSmallError, match="out of memory"):
-        Upscaler(fake, tile=32, min_tile=8).upscale_array(_rgb(40, 40))
+        Upscaler(fake, tile=32, min_tile=8, backend="torch").upscale_array(_rgb(40, 40))
 
 
 def test_other_errors_are_not_swallowed(tiny):
     fake = OOMAbove(tiny, limit=100, exc=ValueError)
     with pytest.raises(ValueError):
-        Upscaler(fake, tile=32, context=2).upscale_array(_rgb(40, 40))
+        Upscaler(fake, tile=32, context=2, backend="torch").upscale_array(_rgb(40, 40))
 
 
 def test_auto_tile_from_memory_budget(tiny, monkeypatch):

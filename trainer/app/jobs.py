@@ -29,9 +29,10 @@ from trainer.app.analysis import (
     niqe_scores,
     whole_scores,
 )
-from trainer.app.layers import ERROR_OF_BICUBIC, ERROR_OF_SR2, Layer, heatmap, to_display_u8
+from trainer.app.layers import ERROR_OF_BICUBIC, ERROR_OF_SR2, Layer, fit_to, heatmap, to_display_u8
 from trainer.pipeline import FileDone, FileProgress, FileStarted
 from trainer.pipeline.engines import EngineCache, EngineSettings
+from trainer.pipeline.outsize import OutputSize
 
 if TYPE_CHECKING:  # torch, numpy-heavy modules: imported in the worker thread only
     from trainer.imageio import ImageData
@@ -72,7 +73,8 @@ class JobOptions:
     model file path; None runs the bicubic baseline only (evaluation). ``fmt`` is an output format
     or ``"same"`` (the input's decoded format). ``planner`` is the queue's shared
     ``trainer.pipeline.Planner`` for these output rules (names given to earlier items stay theirs);
-    None plans the item on its own.
+    None plans the item on its own. ``size`` is the output size of saved files (the planner's
+    rules hold it too); the comparator shows the model's output at the model's scale.
     """
 
     model: str | None
@@ -86,11 +88,14 @@ class JobOptions:
     quality: int = 95
     protect: tuple[Path, ...] = ()
     tile: int | None = None
+    backend: str = "auto"
     planner: Planner | None = None
+    size: OutputSize = OutputSize()
 
     @property
     def engine_settings(self) -> EngineSettings:
-        return EngineSettings(device=self.device, precision=self.precision, tile=self.tile, max_tile=GUI_MAX_TILE)
+        return EngineSettings(device=self.device, precision=self.precision, tile=self.tile, max_tile=GUI_MAX_TILE,
+                              backend=self.backend)
 
 
 @dataclass
@@ -102,11 +107,12 @@ class ItemResult:
     scale: int
     original_size: tuple[int, int]  # (w, h) of the file as read (the HR in evaluation mode)
     input_size: tuple[int, int]  # (w, h) given to the model
-    output_size: tuple[int, int]
+    output_size: tuple[int, int]  # (w, h) of the saved file (the chosen output size), else of the SR layer
     layers: dict[str, Layer]
     models: dict[str, str] = field(default_factory=dict)  # layer key -> model name
     device: str = ""
     precision: str = ""  # what ran: fp32, fp16, bf16 ("" unknown)
+    backend: str = ""  # what ran the network: torch, openvino ("" unknown)
     seconds: dict[str, float] = field(default_factory=dict)  # layer key -> inference seconds
     tile_size: int | None = None
     output: Path | None = None
@@ -212,7 +218,7 @@ def _upscale(model: str, options: JobOptions, image: ImageData, lr: np.ndarray, 
     if options.evaluate and lr.shape[0] * lr.shape[1] <= EVAL_WHOLE_IMAGE_PIXELS:
         yield Progress(lo, "Upscaling (whole image, as srgan-eval)")
         device = str(ENGINES.get(model, settings).device)
-        fn = ENGINES.whole_image_fn(model, options.device)
+        fn = ENGINES.whole_image_fn(model, options.device, options.backend)
         from trainer.inference.cancel import cancellable_forward
 
         t0 = time.perf_counter()
@@ -263,7 +269,8 @@ def _as_gui_events(gen: Any, lo: float, hi: float, model: str = "") -> Iterator[
 
 def _upscale_file(path: Path, root: Path | None, options: JobOptions, cancel: threading.Event | None) -> Iterator[Any]:
     """Upscale mode through the pipeline; returns (image as read, upscaled image, UpscaleFinished,
-    scale, model label, output path or None). Saves (planned like ``srgan-upscale``) when ``options.save``."""
+    scale, model label, output path or None, (width, height) saved or None). Saves (planned like
+    ``srgan-upscale``) when ``options.save``."""
     from trainer import pipeline
 
     yield Stage("Loading model", 0.0)
@@ -276,11 +283,11 @@ def _upscale_file(path: Path, root: Path | None, options: JobOptions, cancel: th
         yield FileStarted(1, 1, path, None, label)
         gen = pipeline.upscale_file(path, model, ENGINES, settings, cancel)
         image, finished = yield from _as_gui_events(gen, 0.05, 0.8, label)
-        return image, finished.image, finished, ENGINES.scale(model, settings), label, None
+        return image, finished.image, finished, ENGINES.scale(model, settings), label, None, None
     planner = options.planner
     if planner is None:
         rules = pipeline.OutputRules(Path(options.out_dir or path.parent / "upscaled"), options.template, options.fmt,
-                                     options.quality)
+                                     options.quality, size=options.size)
         planner = pipeline.Planner(rules)
     planner.protect((path, *options.protect))
     planned = planner.plan(source, models, lambda m: ENGINES.scale(m, settings))  # loads the model
@@ -289,7 +296,7 @@ def _upscale_file(path: Path, root: Path | None, options: JobOptions, cancel: th
     done: FileDone = outcome.done
     if done.status != "written":
         raise FileFailed(f"{path}: {done.reason}")
-    return outcome.image, outcome.upscaled, outcome.finished, planned.scale, done.model, done.output
+    return outcome.image, outcome.upscaled, outcome.finished, planned.scale, done.model, done.output, outcome.saved_size
 
 
 def process_item(
@@ -308,13 +315,15 @@ def process_item(
         raise RuntimeError("no model to upscale with: no model is shipped yet; import a model file (File > Import model file...)")
     sr = None
     if not options.evaluate:
-        image, sr_image, finished, scale, label, output = yield from _upscale_file(path, root, options, cancel)
+        image, sr_image, finished, scale, label, output, saved = yield from _upscale_file(path, root, options, cancel)
         hr, lr, original = None, to_display_u8(image.pixels, image.alpha), (image.width, image.height)
         sr = to_display_u8(sr_image.pixels, sr_image.alpha)
-        result = ItemResult(path, False, scale, original, original, (sr.shape[1], sr.shape[0]), {})
+        # output_size: the file saved (the output size chosen); the layers stay at the model's scale.
+        result = ItemResult(path, False, scale, original, original, saved or (sr.shape[1], sr.shape[0]), {})
         result.models["sr"], result.seconds["sr"] = label, float(finished.seconds)
         result.device, result.tile_size, result.output = str(finished.device), finished.tile_size, output
         result.precision = getattr(finished, "precision", "")
+        result.backend = getattr(finished, "backend", "")
         del image, sr_image, finished  # only the display copies are kept: free the full-size images now
     else:
         model = None
@@ -378,23 +387,26 @@ def compare_item(result: ItemResult, options: JobOptions, cancel: threading.Even
 
         model = models.for_file(sniff(result.source))
     scale = ENGINES.scale(model, options.engine_settings)
-    if scale != result.scale:
-        raise RuntimeError(f"{model_title(model)} is a x{scale} model; the result shown is x{result.scale}")
     yield Stage("Reading", 0.04)
-    image, hr, lr, _ = _read_input(result.source, result.evaluate, result.scale)
+    # Evaluation: the protocol at the model's own scale (its LR, its HR crop, shave = its scale);
+    # upscaling: the same input. A result of another scale is shown at the canvas's size.
+    image, hr, lr, _ = _read_input(result.source, result.evaluate, scale if result.evaluate else result.scale)
     options = dataclasses.replace(options, evaluate=result.evaluate)
     sr2, seconds, _, _, _ = yield from _upscale(model, options, image, lr, cancel, 0.05, 0.85)
     yield Stage("Comparing", 0.9)
     title = model_title(model)
     layers = dict(result.layers)
-    layers["sr2"] = Layer("sr2", f"SR: {title}", sr2)
+    canvas = result.layers["bicubic"].pixels.shape[:2]
+    shown = f" (x{scale}, shown at x{result.scale})" if scale != result.scale else ""
+    layers["sr2"] = Layer("sr2", f"SR: {title}{shown}", fit_to(sr2, *canvas, same_grid=result.evaluate))
     new = dataclasses.replace(result, layers=layers, models={**result.models, "sr2": title},
                               seconds={**result.seconds, "sr2": seconds},
                               scores=dict(result.scores), consistency=dict(result.consistency),
                               niqe=dict(result.niqe))
     if hr is not None:
-        new.scores.update(whole_scores(hr, {"sr2": sr2}, result.scale))
-        layers[ERROR_OF_SR2] = Layer(ERROR_OF_SR2, f"Error |{title} - HR| on Y", heatmap(abs_error_y(hr, sr2), HEATMAP_VMAX))
+        new.scores.update(whole_scores(hr, {"sr2": sr2}, scale))
+        error = fit_to(heatmap(abs_error_y(hr, sr2), HEATMAP_VMAX), *canvas, same_grid=True)
+        layers[ERROR_OF_SR2] = Layer(ERROR_OF_SR2, f"Error |{title} - HR| on Y", error)
     new.consistency["sr2"] = lr_consistency(lr, sr2)
-    new.niqe.update(niqe_scores({"sr2": sr2}, result.scale))
+    new.niqe.update(niqe_scores({"sr2": sr2}, scale))
     return new

@@ -58,6 +58,27 @@ class Layer:
         return self.pixels.shape[1] * self.factor, self.pixels.shape[0] * self.factor
 
 
+def fit_to(pixels: np.ndarray, height: int, width: int, *, same_grid: bool) -> np.ndarray:
+    """A result of another scale shown on this canvas (``height`` x ``width``).
+
+    ``same_grid``: ``pixels`` already has the canvas's pixel size (evaluation: both results are at
+    the HR's resolution, only the crop to a multiple of each scale differs by a few pixels), so it
+    is cropped or edge-padded at the bottom/right and never resampled. Otherwise (a 2x result next
+    to a 4x one) it is resampled with Lanczos (``trainer.imageio.resample``, the output-size filter).
+    """
+    h, w = pixels.shape[:2]
+    if (h, w) == (height, width):
+        return pixels
+    if same_grid:
+        out = pixels[:height, :width]
+        pad = ((0, height - out.shape[0]), (0, width - out.shape[1])) + ((0, 0),) * (pixels.ndim - 2)
+        return np.pad(out, pad, mode="edge") if any(p[1] for p in pad) else np.ascontiguousarray(out)
+    from trainer.imageio.resample import FILTER
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(np.ascontiguousarray(pixels)).resize((width, height), FILTER))
+
+
 def halve(arr: np.ndarray) -> np.ndarray:
     """2x2 box reduction of an HxWxC uint8 image (odd last row/column dropped)."""
     h, w = arr.shape[0] // 2 * 2, arr.shape[1] // 2 * 2

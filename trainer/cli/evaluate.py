@@ -7,8 +7,12 @@ Examples::
     srgan-eval --model my.safetensors --datasets Set5 ~/photos/gt --no-bicubic
     srgan-eval --model srgan_x4 --degradation web:7   # seeded web-like LR (blur, noise, JPEG)
     srgan-eval --model srgan_x4 --niqe                # adds NIQE (no-reference, lower is better)
+    srgan-eval --model srgan_x4 --backend torch       # PyTorch instead of OpenVINO on the CPU
 
-Prints one row per (method, set); per-image progress goes to stderr. ``--degradation web[:SEED]``
+Prints one row per (method, set); per-image progress goes to stderr. Each model is measured at its
+own scale (LR by MATLAB bicubic at that scale, shave = scale) next to the bicubic baseline at the
+same scale; a 1x (restoration) model is run on the HR image itself. When the scales are not all 4,
+the method column says each row's scale (``bicubic x2``, ``my_model x2``, ``denoise x1 (HR as input)``). ``--degradation web[:SEED]``
 (see :mod:`trainer.webdegrade`) evaluates on web-like degraded LR images instead of the clean
 protocol: sets are then named ``"<set>@web:<SEED>"`` in the table and the JSON, and two columns
 (fields) are added, the blockiness of the result and of the HR image (:mod:`trainer.blockiness`).
@@ -37,7 +41,6 @@ from trainer.evaluation import (
     SetStarted,
     iter_evaluate_set,
     list_benchmark_sets,
-    model_upscale_fn,
     resolve_dataset,
 )
 from trainer.webdegrade import parse_degradation
@@ -45,6 +48,7 @@ from trainer.zoo_info import shipped_models_help  # stdlib only: no torch for --
 
 PROG = "srgan-eval"
 BICUBIC = "bicubic"
+DEFAULT_SCALE = 4  # the protocol's scale, used when no model says otherwise
 
 
 class CliError(Exception):
@@ -58,13 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="model name (shipped: " + shipped_models_help() + "; or your own) or model file; repeatable")
     p.add_argument("--datasets", action="extend", nargs="+", default=None, metavar="SET_OR_FOLDER",
                    help="Set5, Set14, BSD68 or folders of HR images (default: the benchmark sets present)")
-    p.add_argument("--scale", type=int, default=4, help="upscaling factor (default 4)")
+    p.add_argument("--scale", type=int, default=None,
+                   help="upscaling factor; default: each model's own scale (4 for bicubic alone); when given, "
+                        "every model must have it")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures to this JSON file")
     p.add_argument("--no-bicubic", action="store_true", help="skip the bicubic baseline")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps (default auto)")
     p.add_argument("--degradation", type=_degradation_arg, default=None, metavar="bicubic|web[:SEED]",
                    help="LR images: bicubic (the clean protocol, default) or web (blur, noise, JPEG; "
                         "image i uses seed SEED + i, SEED default 0)")
+    p.add_argument("--backend", default="auto", choices=("auto", "torch", "openvino"),
+                   help="what runs the models: auto (default: torch, or SRGAN_BACKEND), "
+                        "torch, openvino (CPU, fp32)")
     p.add_argument("--niqe", action="store_true",
                    help="also measure NIQE (no-reference, lower is better) of the results and of the HR images")
     return p
@@ -114,6 +123,18 @@ def _load_models(args: list[str], device) -> list[tuple[str, object]]:
             raise CliError(f"cannot load model {arg}: {reason}") from exc
         models.append((label, model))
     return models
+
+
+def _upscale_fn(label: str, model, device, backend: str):
+    """The model's whole-image function on ``backend``; says on stderr what runs it."""
+    from trainer.inference.whole import whole_image_fn
+
+    try:
+        fn = whole_image_fn(model, device, backend)
+    except ValueError as exc:  # e.g. --backend openvino with --device cuda
+        raise CliError(str(exc)) from exc
+    print(f"{PROG}: {label} runs with {fn.backend_label} (fp32, {device})", file=sys.stderr)
+    return fn
 
 
 def _reporting(label: str, fn):
@@ -200,9 +221,29 @@ def _finite_or_none(x: float | None) -> float | None:
     return None if x is None else _finite(x)
 
 
+def _methods(models: list[tuple[str, int, object]], scale: int | None, *, bicubic: bool) -> list[tuple[str, int, object]]:
+    """``(label, scale, upscale_fn)`` rows to evaluate: the bicubic baseline at every scale the
+    models have (``scale``, else 4, without models) and each model at its own scale.
+
+    With one scale of 4 the labels are the plain names (the table the protocol always printed);
+    otherwise each label says its scale. A 1x model is measured on the HR image itself (it is its
+    own LR, the protocol with scale 1) and is labelled so; bicubic has no 1x row (it would be the
+    identity)."""
+    scales = sorted({s for _, s, _ in models}) or [scale or DEFAULT_SCALE]
+    plain = scales == [DEFAULT_SCALE]
+
+    def name(label: str, s: int) -> str:
+        if s == 1:
+            return f"{label} x1 (HR as input)"
+        return label if plain else f"{label} x{s}"
+
+    rows = [(name(BICUBIC, s), s, None) for s in scales if bicubic and s > 1]
+    return rows + [(name(label, s), s, fn) for label, s, fn in models]
+
+
 def run(args: argparse.Namespace) -> int:
     """Evaluate and report; raises CliError/EvaluationError for user-facing failures."""
-    if args.scale < 1:
+    if args.scale is not None and args.scale < 1:
         raise CliError(f"--scale must be a positive integer, got {args.scale}")
     names = args.datasets if args.datasets is not None else list_benchmark_sets()
     if not names:
@@ -218,19 +259,21 @@ def run(args: argparse.Namespace) -> int:
     if args.no_bicubic and not args.models:
         raise CliError("nothing to evaluate: --no-bicubic without --model")
 
-    methods: list[tuple[str, object]] = [] if args.no_bicubic else [(BICUBIC, None)]
     device = _device(args.device) if args.models else None
+    models: list[tuple[str, int, object]] = []
     for label, model in _load_models(args.models, device):
-        model_scale = model.scale if model.scale is not None else args.scale
-        if model_scale != args.scale:
+        model_scale = model.scale if model.scale is not None else (args.scale or DEFAULT_SCALE)
+        if args.scale is not None and model_scale != args.scale:
             raise CliError(f"model {label} upscales x{model_scale}, but --scale is {args.scale}")
-        methods.append((label, _reporting(label, model_upscale_fn(model, device))))
+        models.append((label, int(model_scale), _reporting(label, _upscale_fn(label, model, device, args.backend))))
+    methods = _methods(models, args.scale, bicubic=not args.no_bicubic)
 
+    plain = all(scale == DEFAULT_SCALE for _, scale, _ in methods)
     degradation = args.degradation
     rows, report = [], {}
-    for method, fn in methods:
+    for method, scale, fn in methods:
         for set_name, folder in datasets:
-            res = _run_one(method, set_name, folder, fn, args.scale, degradation, args.niqe)
+            res = _run_one(method, set_name, folder, fn, scale, degradation, args.niqe)
             key = set_name if degradation is None else f"{set_name}@{degradation.key}"
             row = (method, key, res.psnr, res.ssim, res.seconds_per_image)
             entry = {
@@ -239,6 +282,8 @@ def run(args: argparse.Namespace) -> int:
                 "images": res.images,
                 "seconds_per_image": res.seconds_per_image,
             }
+            if not plain:  # the protocol's x4 entries stay exactly as they always were
+                entry["scale"] = scale
             if degradation is not None:  # clean rows and entries stay exactly as they always were
                 row += (res.blockiness, res.hr_blockiness)
                 entry.update(

@@ -33,6 +33,7 @@ from pathlib import Path
 from trainer.naming import DEFAULT_TEMPLATE, FIELDS, TemplateError, validate_template
 from trainer.pipeline import AUTO, EngineCache, EngineSettings, FileDone, FileProgress, FileStarted, OutputRules
 from trainer.pipeline import pick_models, plan_files, run_plan, scan_inputs
+from trainer.pipeline.outsize import OutputSize, OutputSizeError, parse_factor
 from trainer.pipeline.shard import Shard, ShardResult, agree, gather, merge, run_shard, take
 from trainer.zoo_info import DEFAULT_MODEL, PHOTO_MODEL, shipped_models_help
 
@@ -42,6 +43,7 @@ class UsageError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from trainer.choices import BACKENDS
     from trainer.device import PRECISIONS
     from trainer.imageio import OUTPUT_FORMATS
 
@@ -61,9 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tile", type=int, default=None, metavar="N", help="tile size in input pixels; 0 = whole image (default: from free memory)")
     p.add_argument("--device", default=None, help="auto (default; SRGAN_DEVICE), cpu, cuda, cuda:N, mps")
     p.add_argument("--precision", default="auto", choices=PRECISIONS, help="auto = fp32 on CPU, fp16 on GPU")
+    p.add_argument("--backend", default="auto", choices=BACKENDS,
+                   help="what runs the network: auto (default: torch, or SRGAN_BACKEND), "
+                        "torch, openvino (CPU, fp32)")
     p.add_argument("--format", choices=OUTPUT_FORMATS, default=None,
                    help="output format (default: the input's decoded format when writable, else png)")
     p.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG/WebP quality 1-100 (default 95; WebP 100 = lossless)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--out-scale", default=None, metavar="F",
+                      help="output size as a factor of the input, 1-8 (e.g. 2, 3 or 1.5; default: the model's scale): "
+                           "the model runs at its own scale, then its output is resampled (Lanczos)")
+    size.add_argument("--out-width", default=None, metavar="W",
+                      help="output width in pixels, height by the aspect ratio (1x-8x of each input)")
+    size.add_argument("--out-height", default=None, metavar="H",
+                      help="output height in pixels, width by the aspect ratio (1x-8x of each input)")
     naming = p.add_mutually_exclusive_group()
     naming.add_argument("--name", default=None, metavar="TEMPLATE", help=f"output name template (default {DEFAULT_TEMPLATE!r})")
     naming.add_argument("--suffix", default=None, help="shortcut for --name '{stem}SUFFIX'")
@@ -111,8 +124,27 @@ class Summary:
         return "\n".join(lines)
 
 
+def output_size(args: argparse.Namespace) -> OutputSize:
+    """The :class:`OutputSize` of ``--out-scale``/``--out-width``/``--out-height`` (argparse keeps
+    them exclusive); raises :class:`UsageError` naming the option and the value."""
+    for option, value, key in (("--out-scale", args.out_scale, "factor"), ("--out-width", args.out_width, "width"),
+                               ("--out-height", args.out_height, "height")):
+        if value is None:
+            continue
+        try:
+            if key == "factor":
+                return OutputSize(factor=parse_factor(value))
+            if not str(value).strip().isdigit() or int(value) < 1:
+                raise OutputSizeError(f"must be a whole number of pixels >= 1, got {value!r}")
+            return OutputSize(**{key: int(value)})
+        except OutputSizeError as exc:
+            raise UsageError(f"{option}: {exc}") from None
+    return OutputSize()
+
+
 def _options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> OutputRules:
     try:
+        size = output_size(args)
         if args.name is not None:
             template = check_template(args.name)
         elif args.suffix is not None:
@@ -126,7 +158,7 @@ def _options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Outpu
     except UsageError as exc:
         parser.error(str(exc))
     existing = "skip" if args.skip_existing else "overwrite" if args.overwrite else "rename"
-    return OutputRules(args.output.expanduser(), template, args.format or "same", args.quality, existing)
+    return OutputRules(args.output.expanduser(), template, args.format or "same", args.quality, existing, size)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,7 +189,7 @@ def _upscale(args: argparse.Namespace, rules: OutputRules, shard: Shard) -> int:
     else:
         try:
             settings = EngineSettings(device=shard.device(args.device), precision=args.precision, tile=args.tile,
-                                      alpha=args.alpha)
+                                      alpha=args.alpha, backend=args.backend)
             models = pick_models(args.model)
             notice = models.notice
             # Planning loads each model it picks (for its scale), so an unusable model stops here.
@@ -192,6 +224,8 @@ def _upscale(args: argparse.Namespace, rules: OutputRules, shard: Shard) -> int:
             print(f"srgan-upscale: {message}", file=sys.stderr)
         if done or not errors:
             print(Summary(done, interrupted).report())
+            if any(d.status == "written" for d in done) and engines.backends():  # what ran (after any fallback)
+                print("  ran with: " + "; ".join(engines.backends()))
     return status  # every rank: the worst over the ranks
 
 

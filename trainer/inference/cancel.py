@@ -48,6 +48,12 @@ def cancellable_forward(cancel: threading.Event | None) -> Iterator[None]:
         _LOCAL.cancel = previous
 
 
+def current_cancel() -> threading.Event | None:
+    """The cancel event of this thread's :func:`cancellable_forward` block (None outside one): for a
+    forward that runs outside PyTorch (OpenVINO) and checks the event itself."""
+    return getattr(_LOCAL, "cancel", None)
+
+
 def report_forward(fraction: float) -> None:
     """Called by the engine's per-layer checks: the share of the current forward pass done."""
     listener = getattr(_LOCAL, "listener", None)

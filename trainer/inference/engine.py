@@ -20,6 +20,7 @@ Colour handling:
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
@@ -44,11 +45,14 @@ from trainer.inference.events import (
     UpscaleEvent,
     UpscaleFinished,
 )
+from trainer.inference.backends import resolve_backend
 from trainer.inference.cancel import report_forward
 from trainer.inference.memory import auto_tile, bound_cpu_heap, is_oom, memory_budget, release_memory
 from trainer.inference.optimize import prepare_for_inference, survey
 from trainer.inference.tiling import RowBlender, TilePlan, plan_tiles
 from trainer.tensor import dtype_max, to_tensor
+
+log = logging.getLogger(__name__)
 
 # Context padding is the receptive-field radius, capped: deep generators have a theoretical radius
 # of ~40 input pixels (SRResNet B=16) but an effective one far smaller; 24 keeps tiled == whole
@@ -102,6 +106,10 @@ class Upscaler:
         max_batch: tiles per forward; None = 1 on CPU (no gain measured), more on GPUs when they fit.
         alpha: ``"model"`` or ``"bicubic"`` (see the module docstring).
         min_tile: smallest tile the out-of-memory fallback may reach.
+        backend: what runs the network's forward: ``"auto"`` (PyTorch unless ``SRGAN_BACKEND``
+            says otherwise; see :mod:`trainer.inference.backends` for why), ``"torch"`` or ``"openvino"``
+            (:mod:`trainer.inference.openvino_backend`; checked against PyTorch on first use and
+            replaced by PyTorch, with the reason in :attr:`backend_label`, when it does not match).
     """
 
     def __init__(
@@ -117,6 +125,7 @@ class Upscaler:
         channels_last: bool | None = None,
         alpha: str = "model",
         min_tile: int = MIN_TILE,
+        backend: str = "auto",
     ) -> None:
         if alpha not in ("model", "bicubic"):
             raise ValueError(f"alpha must be 'model' or 'bicubic', got {alpha!r}")
@@ -129,10 +138,26 @@ class Upscaler:
         if self.device.type == "cpu":
             bound_cpu_heap()  # tiles and images of many sizes must not grow the heap for good
         self.channels_last = self.device.type in ("cpu", "cuda") if channels_last is None else channels_last
-        self._fp32 = prepare_for_inference(module, device=self.device, channels_last=self.channels_last)
+        #: ``"torch"`` or ``"openvino"``: what runs the forward (after any fallback to PyTorch)
+        self.backend = resolve_backend(backend, self.device, precision)
+        self.backend_note = ""  # why OpenVINO is not used although asked for ("" when it is, or not asked)
+        self._ov = None
+        if self.backend == "openvino":
+            from trainer.inference import openvino_backend  # lazy: OpenVINO loads ~100 MB of libraries
+
+            # The exported form (no oneDNN fusion) is also the self-check's reference and the PyTorch
+            # module of a later fallback: the fused copy is built only when PyTorch runs from the start.
+            plain = prepare_for_inference(module, device=self.device, channels_last=False, fuse=False)
+            self._ov, self.backend_note = openvino_backend.start(plain, plain)
+            if self._ov is None:
+                self.backend = "torch"
+            else:
+                self._fp32, self.channels_last = plain, False
+        if self._ov is None:
+            self._fp32 = prepare_for_inference(module, device=self.device, channels_last=self.channels_last)
         self.info = survey(self._fp32)
         self.scale = self.info.scale
-        self.dtype = self._pick_dtype(precision)
+        self.dtype = torch.float32 if self._ov is not None else self._pick_dtype(precision)
         self.model = self._fp32 if self.dtype == torch.float32 else _cast(self._fp32, self.dtype)
         self.tile = tile
         self.overlap = max(0, overlap)
@@ -168,6 +193,11 @@ class Upscaler:
     @property
     def precision(self) -> str:
         return {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}[self.dtype]
+
+    @property
+    def backend_label(self) -> str:
+        """What ran, for a status line: ``"openvino"``, ``"torch"`` or ``"torch (openvino failed: ...)"``."""
+        return f"torch (openvino failed: {self.backend_note})" if self.backend_note else self.backend
 
     def tile_for(self, height: int, width: int) -> int:
         """Tile size this upscaler will start with for an image (0 = whole image)."""
@@ -241,7 +271,7 @@ class Upscaler:
             pixels=out, alpha=alpha_out, mode=image.mode, format=image.format, icc_profile=image.icc_profile,
             exif=image.exif, dpi=image.dpi, source=image.source, palette_transparency=image.palette_transparency,
         )
-        yield UpscaleFinished(result, time.perf_counter() - t0, tile, str(self.device), self.precision)
+        yield UpscaleFinished(result, time.perf_counter() - t0, tile, str(self.device), self.precision, self.backend)
 
     # ------------------------------------------------------------------ passes
     def _upscale_into(
@@ -311,6 +341,8 @@ class Upscaler:
 
     def _forward(self, windows: list[np.ndarray]) -> torch.Tensor:
         self._running.calls = 0  # counted by the per-layer checks for report_forward
+        if self._ov is not None:
+            return self._forward_openvino(windows)
         x = torch.cat([to_tensor(win) for win in windows])
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
@@ -325,6 +357,27 @@ class Upscaler:
                 # NaN would be quantised to black, inf to white: an error for this image, never a result.
                 raise NonFiniteOutputError("the model produced non-finite values (NaN or infinity) for this image")
         return y
+
+    def _forward_openvino(self, windows: list[np.ndarray]) -> torch.Tensor:
+        """OpenVINO: host arrays in and out, no PyTorch op on the way (idle OpenMP threads would
+        compete with OpenVINO's for the cores); cancel is checked while the request runs."""
+        x = np.concatenate([to_tensor(win).numpy() for win in windows])
+        if x.shape[1] == 1:
+            x = np.broadcast_to(x, (x.shape[0], 3, *x.shape[2:]))
+        try:
+            y = self._ov.forward(x, getattr(self._running, "cancel", None))
+        except RuntimeError as exc:
+            if is_oom(exc):
+                raise
+            # A size the self-check did not cover failed: run in PyTorch from now on, and say why.
+            self._ov, self.backend = None, "torch"
+            self.backend_note = f"on a {x.shape[3]}x{x.shape[2]} input: {' '.join(str(exc).split())[:200]}"
+            log.warning("OpenVINO failed, running in PyTorch from now on: %s", self.backend_note)
+            return self._forward(windows)
+        if not np.isfinite(y).all():
+            # NaN would be quantised to black, inf to white: an error for this image, never a result.
+            raise NonFiniteOutputError("the model produced non-finite values (NaN or infinity) for this image")
+        return torch.from_numpy(y)
 
 
 def _cast(model: nn.Module, dtype: torch.dtype) -> nn.Module:

@@ -35,13 +35,15 @@ class TileDone:
 @dataclass(frozen=True)
 class UpscaleFinished:
     """The last event: the upscaled ``image``, wall time, final tile size, the device used and the
-    precision that ran (``fp32``, ``fp16``, ``bf16``: after any fallback to fp32)."""
+    precision that ran (``fp32``, ``fp16``, ``bf16``: after any fallback to fp32) and the backend
+    that ran the network (``torch`` or ``openvino``)."""
 
     image: ImageData
     seconds: float
     tile_size: int
     device: str
     precision: str = "fp32"
+    backend: str = "torch"
 
 
 UpscaleEvent = TilesPlanned | TileDone | UpscaleFinished

@@ -264,12 +264,14 @@ def _checked(candidate: nn.Module | None, current: nn.Module, probe: torch.Tenso
 
 
 def prepare_for_inference(
-    model: nn.Module, *, device: torch.device, channels_last: bool | None = None, in_channels: int = 3
+    model: nn.Module, *, device: torch.device, channels_last: bool | None = None, in_channels: int = 3,
+    fuse: bool = True,
 ) -> nn.Module:
     """Eval-mode optimised copy of ``model`` on ``device`` (fp32; the caller casts for half precision).
 
     ``channels_last=None`` picks it on CPU and CUDA. Rewrites that change the probe output by more
-    than 1e-4 (relative) are dropped.
+    than 1e-4 (relative) are dropped. ``fuse=False`` leaves out the CPU oneDNN fusion (a private
+    PyTorch op no exporter knows): the form :mod:`trainer.export` and the OpenVINO backend convert.
     """
     ref = copy.deepcopy(model).float().eval().requires_grad_(False).to(device)
     probe = torch.rand(1, in_channels, _PROBE, _PROBE, device=device, generator=None)
@@ -281,7 +283,7 @@ def prepare_for_inference(
         candidate = copy.deepcopy(fast)
         if rewrite(candidate):
             fast = _checked(candidate, fast, probe, expected)
-    if device.type == "cpu":
+    if device.type == "cpu" and fuse:
         fast = _checked(fusion.fuse_for_cpu(fast), fast, probe, expected)
     if channels_last is None:
         channels_last = device.type in ("cpu", "cuda")

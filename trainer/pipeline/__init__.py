@@ -13,6 +13,11 @@ Rules:
   matched by a glob pattern keeps the sub-folders below the pattern's fixed part.
 * **Name**: the naming template (``trainer.naming``, default ``{stem}_x{scale}``) plus the format's
   suffix. ``{model}`` is the model used for that file.
+* **Size** (``OutputRules.size``, :mod:`.outsize`): by default the model's scale; or a factor
+  (1x-8x, e.g. 2 or 1.5) or a target width or height (aspect kept, 1x-8x of the input), reached by
+  the model's own scale and a final Lanczos resample of its output (antialiased when shrinking;
+  above the model's scale the output is resampled up, the model never runs twice). ``{scale}`` in
+  the name is the output's scale (``cat_x2``); the format's size limits apply to the final size.
 * **Format**: the chosen one, or by default ("same") the input's *decoded* format, read from the
   file header at plan time (``photo.png`` that is really a JPEG gives ``.jpg``): PNG, JPEG (also
   Pillow's MPO), WebP and TIFF stay as they are, anything else (BMP, unknown) becomes PNG.
@@ -57,7 +62,8 @@ _LAZY = {
     "SAME": "formats", "Sniffed": "formats", "output_format": "formats", "sniff": "formats",
     "AUTO": "models", "ModelPicker": "models", "model_label": "models", "pick_models": "models",
     "EXISTING": "plan", "OutputRules": "plan", "PlannedFile": "plan", "Planner": "plan", "plan_files": "plan",
-    "FileOutcome": "run", "process_file": "run", "run_plan": "run", "upscale_file": "run",
+    "OutputSize": "outsize", "OutputSizeError": "outsize",
+    "FileOutcome": "run", "fit_output": "run", "process_file": "run", "run_plan": "run", "upscale_file": "run",
     "Source": "scan", "in_folder": "scan", "scan_inputs": "scan",
     "Shard": "shard", "ShardResult": "shard", "agree": "shard", "merge": "shard", "run_shard": "shard", "take": "shard",
 }
@@ -66,8 +72,9 @@ if TYPE_CHECKING:
     from trainer.pipeline.engines import EngineCache, EngineSettings
     from trainer.pipeline.formats import SAME, Sniffed, output_format, sniff
     from trainer.pipeline.models import AUTO, ModelPicker, model_label, pick_models
+    from trainer.pipeline.outsize import OutputSize, OutputSizeError
     from trainer.pipeline.plan import EXISTING, OutputRules, PlannedFile, Planner, plan_files
-    from trainer.pipeline.run import FileOutcome, process_file, run_plan, upscale_file
+    from trainer.pipeline.run import FileOutcome, fit_output, process_file, run_plan, upscale_file
     from trainer.pipeline.scan import Source, in_folder, scan_inputs
     from trainer.pipeline.shard import Shard, ShardResult, agree, merge, run_shard, take
 

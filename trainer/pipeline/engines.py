@@ -21,14 +21,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """How models run: ``device``/``precision``/``tile``/``alpha`` as for ``Upscaler``; ``max_tile``
-    caps the tile size of large images (None: no cap) so progress and cancel come per tile."""
+    """How models run: ``device``/``precision``/``tile``/``alpha``/``backend`` as for ``Upscaler``;
+    ``max_tile`` caps the tile size of large images (None: no cap) so progress and cancel come per tile."""
 
     device: str | None = "auto"
     precision: str = "auto"
     tile: int | None = None
     alpha: str = "model"
     max_tile: int | None = None
+    backend: str = "auto"
 
 
 class EngineCache:
@@ -61,10 +62,10 @@ class EngineCache:
 
         with self._lock:
             loaded, engines = self._entry(model)
-            key = (settings.device, settings.precision, settings.tile, settings.alpha)
+            key = (settings.device, settings.precision, settings.tile, settings.alpha, settings.backend)
             if key not in engines:
                 engines[key] = Upscaler(loaded, device=settings.device, precision=settings.precision,
-                                        tile=settings.tile, alpha=settings.alpha)
+                                        tile=settings.tile, alpha=settings.alpha, backend=settings.backend)
             return engines[key]
 
     def scale(self, model: str, settings: EngineSettings = EngineSettings()) -> int:
@@ -81,17 +82,29 @@ class EngineCache:
                 engine = self.get(model, replace(settings, tile=cap))
         return engine
 
-    def whole_image_fn(self, model: str, device: str | None) -> UpscaleFn:
+    def whole_image_fn(self, model: str, device: str | None, backend: str = "auto") -> UpscaleFn:
         """``srgan-eval``'s own upscale function (the network on the whole LR image, fp32), so
-        evaluation figures are those the command prints."""
-        from trainer.evaluation import model_upscale_fn
+        evaluation figures are those the command prints (:func:`trainer.inference.whole.whole_image_fn`)."""
+        from trainer.inference.whole import whole_image_fn
 
         with self._lock:
             loaded, engines = self._entry(model)
-            key = ("eval", device)
+            key = ("eval", device, backend)
             if key not in engines:
-                engines[key] = model_upscale_fn(loaded, device)
+                engines[key] = whole_image_fn(loaded, device, backend)
             return engines[key]
+
+    def backends(self) -> list[str]:
+        """What ran the models loaded so far, e.g. ``["openvino fp32"]`` or
+        ``["torch fp32 (openvino failed: ...)"]``: for a command's summary."""
+        with self._lock:
+            engines = [e for _, per in self._models.values() for e in per.values() if hasattr(e, "backend_label")]
+        labels = []
+        for e in engines:
+            label = f"{e.backend} {e.precision}" + (f" (openvino failed: {e.backend_note})" if e.backend_note else "")
+            if label not in labels:
+                labels.append(label)
+        return labels
 
     def clear(self) -> None:
         with self._lock:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import struct
+import warnings
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -35,7 +36,8 @@ class Sniffed:
 
     format: str | None
     lossy: bool | None = None
-    size: tuple[int, int] | None = field(default=None, compare=False)  # (width, height) from the header
+    # (width, height) from the header, as read: EXIF orientation applied (a quarter turn swaps them)
+    size: tuple[int, int] | None = field(default=None, compare=False)
     frames: int = field(default=1, compare=False)  # frames of an animation (1: a still image)
 
 
@@ -46,6 +48,8 @@ def sniff(path: str | os.PathLike[str]) -> Sniffed:
         with Image.open(path) as im:  # lazy: only the header is read
             fmt = str(im.format) if im.format else None
             size = (int(im.size[0]), int(im.size[1]))
+            if _orientation(im) >= 5:  # a quarter turn: the image as read (and upscaled) is h x w
+                size = (size[1], size[0])
             frames = _frames(im)
     except Exception:  # noqa: BLE001 - missing, junk or unsupported: reading the file will say why
         fmt = _tiff_by_magic(path)
@@ -56,6 +60,20 @@ def sniff(path: str | os.PathLike[str]) -> Sniffed:
     if fmt == "WEBP":
         return Sniffed(fmt, webp_is_lossy(path), size, frames)
     return Sniffed(fmt, False, size, frames)
+
+
+def _orientation(im: Image.Image) -> int:
+    """EXIF orientation (1-8) when the header holds it; 1 otherwise. A PNG's EXIF may follow the
+    pixel data, where asking for it would decode the image: only one already seen counts."""
+    if im.format == "PNG" and "exif" not in im.info:
+        return 1
+    try:
+        with warnings.catch_warnings():  # "Corrupt EXIF data": the reader says what matters
+            warnings.simplefilter("ignore")
+            value = int(im.getexif().get(0x0112, 1))
+    except Exception:  # noqa: BLE001 - damaged metadata: the reader drops it too
+        return 1
+    return value if 1 <= value <= 8 else 1
 
 
 def _frames(im: Image.Image) -> int:

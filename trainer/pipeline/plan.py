@@ -20,6 +20,7 @@ from trainer.imageio.files import folder_reason
 from trainer.naming import DEFAULT_TEMPLATE, render_name, validate_template
 from trainer.pipeline.formats import ANIMATED_FORMATS, SAME, Sniffed, output_format, size_problem, sniff
 from trainer.pipeline.models import ModelPicker, model_label
+from trainer.pipeline.outsize import OutputSize, OutputSizeError
 from trainer.pipeline.scan import Source
 
 Existing = Literal["rename", "skip", "overwrite"]
@@ -34,7 +35,8 @@ class OutputRules:
     ``template``: naming template (``trainer.naming``); ``format``: an output format or ``"same"``
     (the input's decoded format, PNG when it cannot be written); ``quality``: JPEG/WebP quality;
     ``existing``: what to do when the name is taken on disk (``rename``: the next free ``-1``,
-    ``-2``... name; ``skip``; ``overwrite``). Raises ``TemplateError``/``ValueError`` when unusable.
+    ``-2``... name; ``skip``; ``overwrite``); ``size``: the output size (default: the model's
+    scale; :mod:`trainer.pipeline.outsize`). Raises ``TemplateError``/``ValueError`` when unusable.
     """
 
     out_dir: Path
@@ -42,8 +44,11 @@ class OutputRules:
     format: str = SAME
     quality: int = 95
     existing: Existing = "rename"
+    size: OutputSize = OutputSize()
 
     def __post_init__(self) -> None:
+        if not isinstance(self.size, OutputSize):
+            raise ValueError(f"size must be an OutputSize, got {self.size!r}")
         validate_template(self.template)
         output_format(Sniffed(None), self.format)  # raises on an unknown format
         if self.existing not in EXISTING:
@@ -56,7 +61,9 @@ class OutputRules:
 class PlannedFile:
     """One file of the plan: ``action`` ``write`` (to ``output``), ``skip`` (``output`` exists) or
     ``fail`` (``reason`` says why; ``output`` is the refused path). ``model`` is the model argument
-    (zoo name or file) and ``label`` its short name; ``overwrite`` lets the write replace a file."""
+    (zoo name or file) and ``label`` its short name; ``overwrite`` lets the write replace a file.
+    ``scale`` is the model's scale; ``size`` the output size asked for and ``out_size`` the (width,
+    height) it gives for the header's size (None when the header says none: the run decides)."""
 
     source: Source
     sniffed: Sniffed
@@ -69,6 +76,8 @@ class PlannedFile:
     action: Action
     reason: str = ""
     overwrite: bool = False
+    size: OutputSize = OutputSize()
+    out_size: tuple[int, int] | None = None
 
 
 def _key(path: Path) -> str:
@@ -119,19 +128,25 @@ class Planner:
             return PlannedFile(source, sniffed, model, label, scale, "png", int(self.rules.quality), source.path,
                                "fail", error)
         fmt = output_format(sniffed, self.rules.format)
-        base = render_name(self.rules.template, source.path, scale=scale, model=label)
+        size = self.rules.size
+        base = render_name(self.rules.template, source.path, scale=size.scale_label(sniffed.size, scale), model=label)
         folder = Path(self.rules.out_dir).expanduser() / source.subdir
-        too_large = size_problem(fmt, sniffed.size[0] * scale, sniffed.size[1] * scale) if sniffed.size else ""
+        try:  # the final size (after the output-size resample) is what the format must hold
+            out_size = size.target(*sniffed.size, scale) if sniffed.size else None
+            too_large = size_problem(fmt, *out_size) if out_size else ""
+        except OutputSizeError as exc:  # a target width/height outside 1x-8x of this image
+            out_size, too_large = None, str(exc)
         if sniffed.frames > 1 and fmt not in ANIMATED_FORMATS:
             too_large = (f"animated {sniffed.format} ({sniffed.frames} frames): {fmt.upper()} cannot store an "
                          "animation; choose PNG or WebP (--format png or --format webp), or the same format")
         if too_large:  # known from the header: refused before minutes of upscaling
             return PlannedFile(source, sniffed, model, label, scale, fmt, int(self.rules.quality),
-                               folder / f"{base}.{fmt}", "fail", too_large)
+                               folder / f"{base}.{fmt}", "fail", too_large, size=size, out_size=out_size)
         with self._lock:
             output, action, reason = self._name(folder, base, fmt, _key(source.path))
         return PlannedFile(source, sniffed, model, label, scale, fmt, int(self.rules.quality), output, action,
-                           reason, overwrite=action == "write" and self.rules.existing == "overwrite")
+                           reason, overwrite=action == "write" and self.rules.existing == "overwrite",
+                           size=size, out_size=out_size)
 
     def _name(self, folder: Path, base: str, fmt: str, me: str) -> tuple[Path, Action, str]:
         """(path, action, reason) under the collision rule; reserves the path for ``me``."""

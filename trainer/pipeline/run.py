@@ -1,4 +1,5 @@
-"""Running a plan: read, upscale (``trainer.inference.Upscaler``), save atomically, report per file.
+"""Running a plan: read, upscale (``trainer.inference.Upscaler``), resample to the output size,
+save atomically, report per file.
 
 Generators: each ``yield`` is a point where a GUI worker may pause or cancel. One bad file never
 stops the batch: read, model and write errors become a ``failed`` :class:`FileDone`; only a
@@ -18,18 +19,36 @@ from typing import Any
 from trainer.imageio import ImageData, ImageReadError, ImageWriteError, read_image, save_image
 from trainer.pipeline.engines import EngineCache, EngineSettings
 from trainer.pipeline.events import FileDone, FileProgress, FileStarted, PipelineEvent
+from trainer.pipeline.outsize import OutputSizeError
 from trainer.pipeline.plan import PlannedFile
 
 
 @dataclass
 class FileOutcome:
     """What :func:`process_file` returns: its :class:`FileDone`, and for a written file the image
-    as read, the upscaled image and the engine's ``UpscaleFinished`` (seconds, device, tile size)."""
+    as read, the model's upscaled image (at the model's scale: what the comparator shows), the
+    engine's ``UpscaleFinished`` (seconds, device, tile size) and the (width, height) saved."""
 
     done: FileDone
     image: ImageData | None = None
     upscaled: ImageData | None = None
     finished: Any = None  # trainer.inference.UpscaleFinished
+    saved_size: tuple[int, int] | None = None
+
+
+def fit_output(planned: PlannedFile, source_width: int, source_height: int, upscaled: ImageData) -> tuple[ImageData, float]:
+    """The model's output at the planned output size and the factor for the saved DPI.
+
+    The model's own scale is left as it is (byte-identical outputs); any other size is a final
+    resample of the model's output (:func:`trainer.imageio.resample.resample`). Raises
+    :class:`~trainer.pipeline.outsize.OutputSizeError` for a target outside 1x-8x of this image.
+    """
+    if planned.size.is_model_scale:
+        return upscaled, float(planned.scale)
+    from trainer.imageio.resample import resample
+
+    width, height = planned.size.target(source_width, source_height, planned.scale)
+    return resample(upscaled, width, height), width / source_width
 
 
 def upscale_file(
@@ -93,13 +112,20 @@ def process_file(
     try:
         image, finished = yield from upscale_file(src, planned.model, engines, settings, cancel)
         yield FileProgress(src, "saving")
+        output, dpi_scale = fit_output(planned, image.width, image.height, finished.image)
         # dpi_scale: the printed size of the upscaled image stays that of the original.
-        save_image(finished.image, planned.output, format=planned.format, quality=planned.quality,
-                   dpi_scale=float(planned.scale), overwrite=planned.overwrite, protect=protect)
+        save_image(output, planned.output, format=planned.format, quality=planned.quality,
+                   dpi_scale=dpi_scale, overwrite=planned.overwrite, protect=protect)
+        saved = (output.width, output.height)
+        del output
     except UpscaleCancelled:
         raise
     except (ImageReadError, ImageWriteError) as exc:
         done = FileDone(src, "failed", None, exc.reason, planned.label, time.perf_counter() - t0)
+        yield done
+        return FileOutcome(done)
+    except OutputSizeError as exc:  # a target size only known to be out of range once decoded
+        done = FileDone(src, "failed", None, str(exc), planned.label, time.perf_counter() - t0)
         yield done
         return FileOutcome(done)
     except NonFiniteOutputError as exc:  # never an all-black image: nothing is written
@@ -112,7 +138,7 @@ def process_file(
         return FileOutcome(done)
     done = FileDone(src, "written", planned.output, "", planned.label, time.perf_counter() - t0)
     yield done
-    return FileOutcome(done, image, finished.image, finished)
+    return FileOutcome(done, image, finished.image, finished, saved)
 
 
 def _process_animation(
@@ -123,8 +149,9 @@ def _process_animation(
     protect: Iterable[str | os.PathLike[str]],
     t0: float,
 ) -> Generator[PipelineEvent, None, FileOutcome]:
-    """Every frame upscaled (progress: ``done`` of ``total`` frames), durations, loop count and
-    transparency kept, saved atomically as an animation of ``planned.format``."""
+    """Every frame upscaled (progress: ``done`` of ``total`` frames) and resampled to the output
+    size, durations, loop count and transparency kept, saved atomically as an animation of
+    ``planned.format``."""
     import trainer.imageio.read as _read  # MAX_PIXELS at call time, as read_image uses it
     from trainer.imageio.animation import Animation, read_animation, save_animation
     from trainer.inference import NonFiniteOutputError, UpscaleCancelled, UpscaleFinished
@@ -136,7 +163,7 @@ def _process_animation(
         yield FileProgress(src, "reading")
         read_image(src)  # the checks of a still image first (size limit, damage) with their messages
         animation = read_animation(src, _read.MAX_PIXELS)
-        frames, finished = [], None
+        frames, shown, finished = [], None, None
         total = len(animation.frames)
         yield FileProgress(src, "upscaling", 0, total)
         for n, frame in enumerate(animation.frames, 1):
@@ -144,7 +171,9 @@ def _process_animation(
             for event in engine.run(frame, cancel=cancel):
                 if isinstance(event, UpscaleFinished):
                     finished = event
-            frames.append(finished.image)
+            if shown is None:  # the first frame at the model's scale, for the comparator
+                shown = finished.image
+            frames.append(fit_output(planned, frame.width, frame.height, finished.image)[0])
             yield FileProgress(src, "upscaling", n, total)
         yield FileProgress(src, "saving")
         result = Animation(frames, animation.durations, animation.loop, animation.format, src)
@@ -154,6 +183,10 @@ def _process_animation(
         raise
     except (ImageReadError, ImageWriteError) as exc:
         done = FileDone(src, "failed", None, exc.reason, planned.label, time.perf_counter() - t0)
+        yield done
+        return FileOutcome(done)
+    except OutputSizeError as exc:
+        done = FileDone(src, "failed", None, str(exc), planned.label, time.perf_counter() - t0)
         yield done
         return FileOutcome(done)
     except NonFiniteOutputError as exc:
@@ -166,7 +199,7 @@ def _process_animation(
         return FileOutcome(done)
     done = FileDone(src, "written", planned.output, "", planned.label, time.perf_counter() - t0)
     yield done
-    return FileOutcome(done, animation.frames[0], frames[0], finished)
+    return FileOutcome(done, animation.frames[0], shown, finished, (frames[0].width, frames[0].height))
 
 
 # A temporary file nobody has written to for this long belongs to a killed run, whatever its name.

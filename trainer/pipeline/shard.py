@@ -121,11 +121,11 @@ def take(plan: Sequence[PlannedFile], shard: Shard) -> list[tuple[int, PlannedFi
 
 
 def plan_digest(plan: Sequence[PlannedFile]) -> str:
-    """A fingerprint of what the plan decides (sources, models, formats, outputs, actions)."""
+    """A fingerprint of what the plan decides (sources, models, formats, outputs, sizes, actions)."""
     h = hashlib.sha256()
     for p in plan:
         h.update("\0".join((str(p.source.path), str(p.source.subdir), p.model, p.format, str(p.output),
-                            p.action, str(p.overwrite))).encode("utf-8", "surrogateescape") + b"\n")
+                            p.action, str(p.overwrite), p.size.spec)).encode("utf-8", "surrogateescape") + b"\n")
     return h.hexdigest()
 
 

@@ -1,0 +1,30 @@
+"""Model export to other runtimes (Qt-free): ONNX with the engine's inference rewrites.
+
+``export_onnx(model)`` returns the checked ONNX bytes; ``srgan-export`` (:mod:`trainer.cli.export`)
+writes them to a file atomically. The same graph feeds the OpenVINO backend of the engine
+(:mod:`trainer.inference.openvino_backend`).
+"""
+
+from trainer.export.onnx_export import (
+    DEFAULT_OPSET,
+    MIN_OPSET,
+    TOLERANCE,
+    ExportError,
+    ExportResult,
+    export_onnx,
+    exportable_module,
+    to_onnx,
+    verify,
+)
+
+__all__ = [
+    "DEFAULT_OPSET",
+    "MIN_OPSET",
+    "TOLERANCE",
+    "ExportError",
+    "ExportResult",
+    "export_onnx",
+    "exportable_module",
+    "to_onnx",
+    "verify",
+]
