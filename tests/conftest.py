@@ -28,3 +28,16 @@ def benchmarks():
     if not (path / "Set5").is_dir():
         pytest.skip(f"benchmark data not found at {path} (set SRGAN_SHARED_DATA)")
     return path
+
+
+@pytest.fixture(scope="module")
+def tiny_model_path(tmp_path_factory):
+    """A tiny seeded SRResNet x4 (8 channels, 2 blocks, bicubic skip) saved as a model file."""
+    import torch
+
+    from trainer import modelfile
+    from trainer.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("srresnet", channels=8, num_blocks=2, bicubic_skip=True)
+    return modelfile.save_model(model, tmp_path_factory.mktemp("model") / "tiny.safetensors")

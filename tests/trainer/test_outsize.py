@@ -7,24 +7,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from trainer.cli.upscale import main
 from trainer.imageio import ImageData, read_image
 from trainer.imageio.resample import resample
-from trainer.models import build_model
 from trainer.pipeline import OutputRules, OutputSize, OutputSizeError, pick_models, plan_files, sniff
 from trainer.pipeline.scan import Source
 
-modelfile = pytest.importorskip("trainer.modelfile")
 
 
 @pytest.fixture(scope="module")
-def model_path(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    model = build_model("srresnet", channels=8, num_blocks=2, bicubic_skip=True)
-    return modelfile.save_model(model, tmp_path_factory.mktemp("model") / "tiny.safetensors")
+def model_path(tiny_model_path) -> Path:
+    return tiny_model_path
 
 
 def _rgb(path: Path, size=(20, 16), seed=0, fmt=None) -> Path:

@@ -7,21 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from trainer.cli.upscale import main
 from trainer.imageio import read_image
-from trainer.models import build_model
 
-modelfile = pytest.importorskip("trainer.modelfile")
 
 
 @pytest.fixture(scope="module")
-def model_path(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    model = build_model("srresnet", channels=8, num_blocks=2, bicubic_skip=True)
-    return modelfile.save_model(model, tmp_path_factory.mktemp("model") / "tiny.safetensors")
+def model_path(tiny_model_path) -> Path:
+    return tiny_model_path
 
 
 def _write(path: Path, size=(20, 16), mode="RGB", seed=0) -> Path:
