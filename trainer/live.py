@@ -4,7 +4,8 @@ A job's generator can only report between its yields; a whole-image forward pass
 with no yield in between. Code running inside such a step calls :func:`post` with an event; the
 runner of the job (the GUI's worker) has installed a sink for its thread with :func:`sink` and
 delivers the event as if the job had yielded it. Without a sink (the CLI), :func:`post` does
-nothing. Standard library only.
+nothing. ``channel`` keeps independent sinks apart on one thread (the inference engine's
+in-forward progress uses its own, :mod:`trainer.inference.cancel`). Standard library only.
 """
 
 from __future__ import annotations
@@ -17,19 +18,19 @@ from typing import Any
 _LOCAL = threading.local()
 
 
-def post(event: Any) -> None:
-    """Deliver ``event`` to this thread's sink, if one is installed."""
-    deliver = getattr(_LOCAL, "sink", None)
+def post(event: Any, channel: str = "events") -> None:
+    """Deliver ``event`` to this thread's sink of ``channel``, if one is installed."""
+    deliver = getattr(_LOCAL, channel, None)
     if deliver is not None:
         deliver(event)
 
 
 @contextmanager
-def sink(deliver: Callable[[Any], None]) -> Iterator[None]:
-    """Within the block, :func:`post` from this thread calls ``deliver(event)``."""
-    previous = getattr(_LOCAL, "sink", None)
-    _LOCAL.sink = deliver
+def sink(deliver: Callable[[Any], None], channel: str = "events") -> Iterator[None]:
+    """Within the block, :func:`post` from this thread to ``channel`` calls ``deliver(event)``."""
+    previous = getattr(_LOCAL, channel, None)
+    setattr(_LOCAL, channel, deliver)
     try:
         yield
     finally:
-        _LOCAL.sink = previous
+        setattr(_LOCAL, channel, previous)

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from torch import nn
 
+from trainer import live
 from trainer.inference.events import UpscaleCancelled
+
+_FORWARD = "forward_progress"  # trainer.live's channel for the share of a forward pass done
 
 _LOCAL = threading.local()
 
@@ -56,18 +59,10 @@ def current_cancel() -> threading.Event | None:
 
 def report_forward(fraction: float) -> None:
     """Called by the engine's per-layer checks: the share of the current forward pass done."""
-    listener = getattr(_LOCAL, "listener", None)
-    if listener is not None:
-        listener(fraction)
+    live.post(fraction, _FORWARD)
 
 
-@contextmanager
-def forward_listener(callback: Callable[[float], None]) -> Iterator[None]:
+def forward_listener(callback: Callable[[float], None]) -> AbstractContextManager[None]:
     """Within the block, ``callback(fraction)`` is called (in this thread) as a forward pass of the
     tiling engine advances: about 20 times per tile, so one big tile does not look frozen."""
-    previous = getattr(_LOCAL, "listener", None)
-    _LOCAL.listener = callback
-    try:
-        yield
-    finally:
-        _LOCAL.listener = previous
+    return live.sink(callback, _FORWARD)
