@@ -120,25 +120,24 @@ def process_file(
         del output
     except UpscaleCancelled:
         raise
-    except (ImageReadError, ImageWriteError) as exc:
-        done = FileDone(src, "failed", None, exc.reason, planned.label, time.perf_counter() - t0)
-        yield done
-        return FileOutcome(done)
-    except OutputSizeError as exc:  # a target size only known to be out of range once decoded
-        done = FileDone(src, "failed", None, str(exc), planned.label, time.perf_counter() - t0)
-        yield done
-        return FileOutcome(done)
-    except NonFiniteOutputError as exc:  # never an all-black image: nothing is written
-        done = FileDone(src, "failed", None, f"{exc}; nothing written", planned.label, time.perf_counter() - t0)
-        yield done
-        return FileOutcome(done)
     except Exception as exc:  # noqa: BLE001 - one bad file (or a model error) must not stop the batch
-        done = FileDone(src, "failed", None, f"{type(exc).__name__}: {exc}", planned.label, time.perf_counter() - t0)
+        done = FileDone(src, "failed", None, _failure_reason(exc), planned.label, time.perf_counter() - t0)
         yield done
         return FileOutcome(done)
     done = FileDone(src, "written", planned.output, "", planned.label, time.perf_counter() - t0)
     yield done
     return FileOutcome(done, image, finished.image, finished, saved)
+
+
+def _failure_reason(exc: Exception) -> str:
+    """The ``FileDone`` reason of a file that failed (stills and animations alike)."""
+    if isinstance(exc, (ImageReadError, ImageWriteError)):
+        return exc.reason
+    if isinstance(exc, OutputSizeError):  # a target size only known to be out of range once decoded
+        return str(exc)
+    if isinstance(exc, NonFiniteOutputError):  # never an all-black image: nothing is written
+        return f"{exc}; nothing written"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _process_animation(
@@ -181,20 +180,8 @@ def _process_animation(
                        overwrite=planned.overwrite, protect=protect)
     except UpscaleCancelled:
         raise
-    except (ImageReadError, ImageWriteError) as exc:
-        done = FileDone(src, "failed", None, exc.reason, planned.label, time.perf_counter() - t0)
-        yield done
-        return FileOutcome(done)
-    except OutputSizeError as exc:
-        done = FileDone(src, "failed", None, str(exc), planned.label, time.perf_counter() - t0)
-        yield done
-        return FileOutcome(done)
-    except NonFiniteOutputError as exc:
-        done = FileDone(src, "failed", None, f"{exc}; nothing written", planned.label, time.perf_counter() - t0)
-        yield done
-        return FileOutcome(done)
-    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
-        done = FileDone(src, "failed", None, f"{type(exc).__name__}: {exc}", planned.label, time.perf_counter() - t0)
+    except Exception as exc:  # noqa: BLE001 - one bad file (or a model error) must not stop the batch
+        done = FileDone(src, "failed", None, _failure_reason(exc), planned.label, time.perf_counter() - t0)
         yield done
         return FileOutcome(done)
     done = FileDone(src, "written", planned.output, "", planned.label, time.perf_counter() - t0)
