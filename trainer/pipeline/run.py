@@ -104,7 +104,7 @@ def process_file(
         done = FileDone(src, status, planned.output if status == "skipped" else None, planned.reason, planned.label)
         yield done
         return FileOutcome(done)
-    from trainer.inference import NonFiniteOutputError, UpscaleCancelled
+    from trainer.inference import UpscaleCancelled
 
     t0 = time.perf_counter()
     if planned.sniffed.frames > 1:  # GIF/APNG/WebP animation: frame by frame, saved as an animation
@@ -131,6 +131,8 @@ def process_file(
 
 def _failure_reason(exc: Exception) -> str:
     """The ``FileDone`` reason of a file that failed (stills and animations alike)."""
+    from trainer.inference import NonFiniteOutputError  # lazy, as the callers' torch-side imports
+
     if isinstance(exc, (ImageReadError, ImageWriteError)):
         return exc.reason
     if isinstance(exc, OutputSizeError):  # a target size only known to be out of range once decoded
@@ -153,7 +155,7 @@ def _process_animation(
     ``planned.format``."""
     import trainer.imageio.read as _read  # MAX_PIXELS at call time, as read_image uses it
     from trainer.imageio.animation import Animation, read_animation, save_animation
-    from trainer.inference import NonFiniteOutputError, UpscaleCancelled, UpscaleFinished
+    from trainer.inference import UpscaleCancelled, UpscaleFinished
 
     src = planned.source.path
     try:
