@@ -34,7 +34,9 @@ TIE_NIQE = 0.02
 
 
 def holdout_folder(run: Path, into: Path) -> Path:
-    """Links to the run's hold-out images in ``into`` (the trainer's own choice of files)."""
+    """Links to the run's hold-out images in ``into`` (the trainer's own choice of files), named
+    ``NN_name`` so that ``srgan-eval`` reads them in the trainer's order (image i of a web-degraded
+    evaluation gets seed base + i, as in the trainer's validation)."""
     cfg = tomllib.loads((run / "config.toml").read_text(encoding="utf-8"))
     data = cfg.get("data", {})
     train_dir, n = Path(data["train_dir"]), int(data.get("holdout", 0))
@@ -43,8 +45,8 @@ def holdout_folder(run: Path, into: Path) -> Path:
     from trainer.imageio import iter_image_files
 
     files = [f for f, _ in iter_image_files([train_dir], recursive=True)]
-    for f in choose_holdout(sorted(files), n):
-        (into / f.name).symlink_to(f.resolve())
+    for i, f in enumerate(choose_holdout(sorted(files), n)):
+        (into / f"{i:02d}_{f.name}").symlink_to(f.resolve())
     return into
 
 

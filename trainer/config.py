@@ -83,6 +83,10 @@ class DataConfig:
     reproducible choice) are kept out of training and validate instead of ``val_dir`` (which must
     stay ``auto`` or empty), so checkpoints are chosen on images that are neither trained on nor
     the benchmarks that only report.
+    ``val_degradation``: how validation makes its LR images: ``bicubic`` (the protocol's clean
+    MATLAB bicubic) or ``web`` / ``web:SEED`` (the seeded web-like blur, noise and JPEG of
+    ``srgan-eval --degradation web``, :mod:`trainer.webdegrade`), so a photo model's best
+    checkpoint is chosen on the kind of input it is for.
     """
 
     train_dir: str = ""
@@ -102,6 +106,7 @@ class DataConfig:
     sample_size: int = field(default=96, metadata=_min(0))
     realistic: RealisticConfig = field(default_factory=RealisticConfig)
     holdout: int = field(default=0, metadata=_min(0))
+    val_degradation: str = "bicubic"
 
 
 @dataclass(frozen=True)
@@ -314,6 +319,12 @@ def validate(config: TrainingConfig) -> TrainingConfig:
     if data.crop // data.scale < 2:
         raise ConfigError("data.crop", f"too small for scale {data.scale}: the LR crop would be under 2 pixels")
     check_realistic(data.realistic)
+    try:
+        from trainer.webdegrade import parse_degradation
+
+        parse_degradation(data.val_degradation)
+    except ValueError as exc:
+        raise ConfigError("data.val_degradation", str(exc)) from None
     if data.holdout and data.val_dir not in ("auto", ""):
         raise ConfigError("data.holdout", f"validate either on held-out images or on data.val_dir ({data.val_dir!r}), not both")
     _check_arch("model.arch", config.model.arch, "generator", config.model.hparams, models)

@@ -8,6 +8,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -98,6 +99,11 @@ class DataPage(DraftPage):
         val_browse = QPushButton("Browse…", val)
         val_browse.clicked.connect(self._browse_val)
         self.val_none = QRadioButton("No validation (no quality curve, the model is not measured)", val)
+        # data.val_degradation: a photo model is best chosen on photo-like inputs, not clean ones.
+        self.val_web = QCheckBox("Measure on web-like copies (blur, noise, JPEG; as srgan-eval --degradation web)", val)
+        self.val_web.setToolTip("Validation inputs get the seeded blur, noise and JPEG of the 'web' evaluation instead of "
+                                "clean bicubic copies (data.val_degradation). Chosen with the realistic inputs above.")
+        self.val_web.toggled.connect(self._val_web_changed)
         for i, (button, mode) in enumerate(((self.val_bench, "benchmark"), (self.val_holdout, "holdout"),
                                             (self.val_folder, "folder"), (self.val_none, "none"))):
             self.val_group.addButton(button, i)
@@ -118,6 +124,7 @@ class DataPage(DraftPage):
         r2.addWidget(val_browse)
         vcol.addLayout(r2)
         vcol.addWidget(self.val_none)
+        vcol.addWidget(self.val_web)
         self.val_group.idToggled.connect(self._val_changed)
         self.holdout_n.valueChanged.connect(self._val_changed)
         self.val_path.editingFinished.connect(self._val_changed)
@@ -158,6 +165,7 @@ class DataPage(DraftPage):
             self.degradation.addItem(str(value), value)
             index = self.degradation.count() - 1
         self.degradation.setCurrentIndex(index)
+        self.val_web.setChecked(str(draft_value(d, "data.val_degradation")).startswith("web"))
         if d.train_dir and d.train_dir != self._scanned_folder:
             self.start_scan(d.train_dir)
         self._render_report()
@@ -177,7 +185,15 @@ class DataPage(DraftPage):
         if self._loading:
             return
         self.draft.set("data.degradation", self.degradation.currentData())
+        # Realistic training inputs are measured on web-like ones, clean on clean (the user may untick it).
+        self.val_web.setChecked(self.degradation.currentData() == "realistic")
         self._render_report()
+        self.refresh()
+
+    def _val_web_changed(self, checked: bool) -> None:
+        if self._loading:
+            return
+        self.draft.set("data.val_degradation", "web" if checked else "bicubic")
         self.refresh()
 
     def _browse(self) -> None:

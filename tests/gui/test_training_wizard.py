@@ -86,13 +86,18 @@ def test_data_page_offers_the_realistic_degradation_and_previews_it(qtbot, wizar
     clean = inputs()
     page.degradation.setCurrentIndex(page.degradation.findData("realistic"))
     assert wizard.draft.build().data.degradation == "realistic"
+    # Realistic inputs are validated on web-like copies; the user can untick it.
+    assert page.val_web.isChecked() and wizard.draft.build().data.val_degradation == "web"
+    page.val_web.setChecked(False)
+    assert wizard.draft.build().data.val_degradation == "bicubic"
+    page.val_web.setChecked(True)
     degraded = inputs()
     assert clean and len(degraded) == len(clean) and any(a != b for a, b in zip(clean, degraded))
     # The photo recipe brings the realistic degradation with it, and the page shows it.
     wizard.draft.unset("data.degradation")
     wizard.draft.set_recipe("photo")
     page.initializePage()
-    assert page.degradation.currentData() == "realistic"
+    assert page.degradation.currentData() == "realistic" and page.val_web.isChecked()
 
 
 def test_model_page_offers_the_registry_and_sets_scale_and_size(qtbot, wizard, tmp_path):

@@ -186,6 +186,34 @@ def test_holdout_images_validate_instead_of_training_with_niqe(tmp_path):
     assert err.value.field == "data.holdout"
 
 
+def test_validation_on_web_degraded_inputs(tmp_path):
+    """data.val_degradation = "web:S": validation LR images are srgan-eval's seeded web-like ones
+    (image i gets seed S + i), the set is keyed "<name>@web:S", and a bad value is refused."""
+    from trainer.train.validation import Validator
+    from trainer.webdegrade import crop_to_scale, parse_degradation, web_degrade
+    from trainer.evaluation import read_rgb_u8
+
+    folder = make_images(tmp_path / "val", n=2, size=(64, 48))
+    files = sorted(folder.iterdir())
+    clean = Validator(folder, scale=4, files=files, name="holdout", sample_size=0)
+    web = Validator(folder, scale=4, files=files, name="holdout", sample_size=0, degradation=parse_degradation("web:7"))
+    assert clean.name == "holdout" and web.name == "holdout@web:7"
+    for i, (path, im) in enumerate(zip(files, web.images)):
+        expected, _ = web_degrade(crop_to_scale(read_rgb_u8(path), 4), 4, 7 + i)
+        assert np.array_equal(im.lr, expected) and im.hr.shape == (64, 48, 3)
+    assert web.bicubic_psnr < clean.bicubic_psnr  # blur, noise and JPEG cost the baseline too
+    train_dir = make_images(tmp_path / "train", n=3, size=(64, 64))
+    cfg = tiny_config(train_dir, **{"data.holdout": 1, "data.val_degradation": "web", "runtime.val_interval": 1,
+                                    "phases.*.iterations": 1})
+    events = [ev for ev in train(cfg, tmp_path / "run")]
+    (v,) = of_type(events, "Validation")
+    assert v.dataset == "holdout@web:0" and len(v.per_image) == 1
+    with pytest.raises(ConfigError) as err:
+        apply_overrides(load_recipe("quick"), ["data.val_degradation='jpeg'"])
+    assert err.value.field == "data.val_degradation" and "web:SEED" in str(err.value)
+    assert load_recipe("photo").data.val_degradation == "web"
+
+
 def test_single_pass_is_blur_down_noise_jpeg():
     """single_prob = 1 with the blur and noise off and JPEG 95: just a resize to LR (within JPEG error)."""
     from trainer.imresize import imresize_torch

@@ -174,11 +174,12 @@ class _Run:
         self.validator = None
         if self.main and (val_dir is not None or self.store.holdout_files):
             from trainer.train.validation import Validator
+            from trainer.webdegrade import parse_degradation
 
             held = self.store.holdout_files or None
             self.validator = Validator(val_dir or data.train_dir, scale=data.scale, max_images=data.val_max_images,
                                        sample_size=data.sample_size, files=held, name="holdout" if held else "",
-                                       niqe=rt.val_niqe)
+                                       niqe=rt.val_niqe, degradation=parse_degradation(data.val_degradation))
         self.contents = build_content_losses(cfg)  # refuses to start without the VGG weights
         if any(p.content.type == "vgg" and p.content.vgg_weights == "random" for p in cfg.phases):
             yield self._notice(RANDOM_VGG_WARNING)

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from trainer.train.events import SampleCrops
+from trainer.webdegrade import WebDegradation
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ class Validator:
     """
 
     def __init__(self, folder: str | Path, *, scale: int, max_images: int = 0, sample_size: int = 96, samples: int = 2,
-                 files: list[Path] | None = None, name: str = "", niqe: bool = False) -> None:
+                 files: list[Path] | None = None, name: str = "", niqe: bool = False,
+                 degradation: WebDegradation | None = None) -> None:
         from trainer.evaluation import EvaluationError, image_files, read_rgb_u8
         from trainer.metrics import bicubic_upscale, prepare_pair, psnr_y, ssim_y
 
@@ -68,8 +70,12 @@ class Validator:
         self.sample_size = sample_size - sample_size % scale
         self.n_samples = samples
         self.images: list[_ValImage] = []
-        for path in files:
-            hr, lr = prepare_pair(read_rgb_u8(path), scale)
+        self.degradation = degradation
+        for i, path in enumerate(files):
+            if degradation is None:
+                hr, lr = prepare_pair(read_rgb_u8(path), scale)
+            else:  # image i gets seed base + i, as srgan-eval --degradation web numbers them
+                hr, lr, _ = degradation.make_pair(read_rgb_u8(path), scale, i)
             bic = bicubic_upscale(lr, scale)
             self.images.append(_ValImage(path.name, hr, lr, bic, psnr_y(hr, bic, shave=scale), ssim_y(hr, bic, shave=scale)))
         self.bicubic_psnr = float(np.mean([im.bicubic_psnr for im in self.images]))
@@ -80,8 +86,10 @@ class Validator:
 
     @property
     def name(self) -> str:
-        """The folder's name (``Set5``), or the name given (``holdout``)."""
-        return self._name or self.folder.name
+        """The folder's name (``Set5``), or the name given (``holdout``), with ``@web:SEED`` when
+        the LR images are web-degraded (as ``srgan-eval`` keys its sets)."""
+        base = self._name or self.folder.name
+        return base if self.degradation is None else f"{base}@{self.degradation.key}"
 
     def __len__(self) -> int:
         return len(self.images)
