@@ -156,6 +156,11 @@ class AdversarialConfig:
     encoder features of SR and of HR (:func:`trainer.models.unet_d.feature_matching_loss`): a
     perceptual loss in a learnt feature space, for training without the ImageNet VGG19 weights.
     It needs a discriminator that returns its features (``unet_d``).
+
+    ``high_pass`` > 0: the discriminator sees only the high frequencies of both images, ``x -
+    gaussian_blur(x, high_pass)`` (sigma in HR pixels; Fritsche et al. 2019, "Frequency Separation
+    for Real-World Super-Resolution"). The adversarial game then judges texture and edges only, and
+    the generator is not pushed to move brightness or colour, which the pixel loss keeps; 0 = off.
     """
 
     type: str = field(default="none", metadata=_choice("none", "vanilla", "relativistic", "wgan-gp"))
@@ -163,6 +168,7 @@ class AdversarialConfig:
     gp_weight: float = field(default=10.0, metadata=_min(0))
     shift: int = field(default=0, metadata=_min(0))
     feature_matching: float = field(default=0.0, metadata=_min(0))
+    high_pass: float = field(default=0.0, metadata=_min(0))
 
 
 @dataclass(frozen=True)

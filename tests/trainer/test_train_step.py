@@ -18,7 +18,7 @@ from trainer.config import (
     PixelLossConfig,
 )
 from trainer.train.ema import ModelEMA
-from trainer.train.losses import AdversarialLoss, ContentLoss, gradient_penalty, lattice_loss, pixel_loss
+from trainer.train.losses import AdversarialLoss, ContentLoss, gradient_penalty, high_pass, lattice_loss, pixel_loss
 from trainer.train.step import GANStep, NonFiniteLoss, lr_at
 
 
@@ -120,6 +120,32 @@ def test_discriminator_shift_rolls_hr_and_sr_alike_and_is_the_reference_step_on_
     for a, b in zip(list(g_ref.parameters()) + list(d_ref.parameters()), list(g.parameters()) + list(d.parameters())):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
     # ... and it is not the unshifted step: the roll changes what D sees at its borders.
+    torch.manual_seed(0)
+    g_plain, d_plain = TinyG(), SpyD()
+    _reference_step(g_plain, d_plain, phase, lr, hr)
+    assert any(not torch.equal(a, b) for a, b in zip(d_plain.parameters(), d.parameters()))
+
+
+def test_high_pass_keeps_detail_only_and_the_discriminator_sees_it():
+    """adversarial.high_pass: D judges x - blur(x): zero on flat colour and on slow ramps, the
+    detail of a fine pattern kept; the step is the reference step on those views."""
+    flat = torch.full((1, 3, 12, 12), 0.3)
+    assert torch.allclose(high_pass(flat, 1.5), torch.zeros_like(flat), atol=1e-6)
+    ramp = torch.linspace(0, 1, 24).view(1, 1, 1, 24).expand(1, 3, 24, 24)
+    assert high_pass(ramp, 1.0)[..., 4:-4].abs().max() < 1e-5  # linear: the blur leaves it (away from borders)
+    checker = (torch.arange(16).view(-1, 1) + torch.arange(16)).remainder(2).float().expand(1, 3, 16, 16)
+    assert high_pass(checker, 1.0).abs().mean() > 0.4  # a 1-pixel pattern is nearly all detail
+    assert high_pass(torch.rand(1, 3, 3, 3), 2.0).shape == (1, 3, 3, 3)  # tiny crops still work
+    phase = _phase(adversarial=AdversarialConfig(type="vanilla", weight=0.5, high_pass=1.0))
+    torch.manual_seed(0)
+    g_ref, d_ref = TinyG(), SpyD()
+    g, d = copy.deepcopy(g_ref), copy.deepcopy(d_ref)
+    lr, hr = _batch()
+    _reference_step(g_ref, d_ref, phase, lr, hr, view=lambda x: high_pass(x, 1.0))
+    stepper, _ = _stepper(phase, g=g, d=d)
+    stepper(lr, hr)
+    for a, b in zip(list(g_ref.parameters()) + list(d_ref.parameters()), list(g.parameters()) + list(d.parameters())):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
     torch.manual_seed(0)
     g_plain, d_plain = TinyG(), SpyD()
     _reference_step(g_plain, d_plain, phase, lr, hr)

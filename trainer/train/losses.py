@@ -6,6 +6,8 @@ which would silently train nothing). Losses are computed in fp32 even under auto
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -110,6 +112,22 @@ class AdversarialLoss:
             "d_real": 0.5 * F.binary_cross_entropy_with_logits(real - fake.mean(), torch.ones_like(real)),
             "d_fake": 0.5 * F.binary_cross_entropy_with_logits(fake - real.mean(), torch.zeros_like(fake)),
         }
+
+
+def high_pass(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """``x`` minus its Gaussian blur of ``sigma`` pixels (separable, ``ceil(3 sigma)`` taps each
+    side, reflected borders), per channel: the detail a discriminator with
+    ``adversarial.high_pass`` judges. A constant image gives zeros."""
+    radius = max(1, math.ceil(3.0 * sigma))
+    t = torch.arange(-radius, radius + 1, dtype=torch.float32, device=x.device)
+    k = torch.exp(-(t * t) / (2.0 * sigma * sigma))
+    k = (k / k.sum()).to(x.dtype)
+    c = x.shape[1]
+    # Reflect padding needs the pad under the side; tiny crops fall back to replicate.
+    mode = "reflect" if min(x.shape[-2:]) > radius else "replicate"
+    blurred = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode=mode), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    blurred = F.conv2d(F.pad(blurred, (0, 0, radius, radius), mode=mode), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+    return x - blurred
 
 
 def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:

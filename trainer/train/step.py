@@ -20,7 +20,7 @@ from torch import nn
 
 from trainer.config import OptimizerConfig, PhaseConfig
 from trainer.train.ema import ModelEMA
-from trainer.train.losses import AdversarialLoss, ContentLoss, feature_matching_loss, gradient_penalty, lattice_loss, pixel_loss
+from trainer.train.losses import AdversarialLoss, ContentLoss, feature_matching_loss, gradient_penalty, high_pass, lattice_loss, pixel_loss
 
 
 class NonFiniteLoss(RuntimeError):
@@ -178,14 +178,17 @@ class GANStep:
         return True
 
     def _d_view(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        """What the discriminator sees of an image this step: the image itself, or (``adversarial.
-        shift`` > 0) the image rolled by this step's random offset, the same for HR and SR. The
+        """What the discriminator sees of an image this step: the image itself, or only its detail
+        (``adversarial.high_pass`` > 0), rolled (``adversarial.shift`` > 0) by this step's random
+        offset, the same for HR and SR. The
         offset comes from torch's global generator, whose state checkpoints keep (exact resume)."""
         shift = self.phase.adversarial.shift if self.discriminator is not None else 0
+        sigma = self.phase.adversarial.high_pass if self.discriminator is not None else 0.0
+        detail = (lambda x: high_pass(x, sigma)) if sigma > 0 else (lambda x: x)  # noqa: E731
         if shift <= 1:
-            return lambda x: x
+            return detail
         dy, dx = torch.randint(0, shift, (2,)).tolist()
-        return lambda x: torch.roll(x, shifts=(dy, dx), dims=(2, 3))
+        return lambda x: torch.roll(detail(x), shifts=(dy, dx), dims=(2, 3))
 
     def __call__(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, float] | None:
         """One step on a batch; the named loss floats, or None when the step was skipped.
