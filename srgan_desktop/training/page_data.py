@@ -166,6 +166,7 @@ class DataPage(DraftPage):
             index = self.degradation.count() - 1
         self.degradation.setCurrentIndex(index)
         self.val_web.setChecked(str(draft_value(d, "data.val_degradation")).startswith("web"))
+        self.val_web.setEnabled(d.val_mode != "none")
         if d.train_dir and d.train_dir != self._scanned_folder:
             self.start_scan(d.train_dir)
         self._render_report()
@@ -178,6 +179,7 @@ class DataPage(DraftPage):
         d.val_mode = button.property("mode") if button is not None else "none"
         d.holdout = self.holdout_n.value()
         d.val_folder = self.val_path.text().strip()
+        self.val_web.setEnabled(d.val_mode != "none")  # nothing to measure without validation
         d.version += 1
         self.refresh()
 

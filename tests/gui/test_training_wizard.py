@@ -91,6 +91,10 @@ def test_data_page_offers_the_realistic_degradation_and_previews_it(qtbot, wizar
     page.val_web.setChecked(False)
     assert wizard.draft.build().data.val_degradation == "bicubic"
     page.val_web.setChecked(True)
+    page.val_none.setChecked(True)
+    assert not page.val_web.isEnabled()
+    page.val_holdout.setChecked(True)
+    assert page.val_web.isEnabled()
     degraded = inputs()
     assert clean and len(degraded) == len(clean) and any(a != b for a, b in zip(clean, degraded))
     # The photo recipe brings the realistic degradation with it, and the page shows it.
