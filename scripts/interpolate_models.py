@@ -10,8 +10,8 @@ Usage (repository root)::
 
 The sweep evaluates each blend on the run's hold-out images (``data.holdout`` of its config: the
 same files the trainer validated on) with the paper protocol plus NIQE (shave 4), and picks by the
-rule: among the blends whose hold-out PSNR is at least bicubic + 1.0 dB, the lowest NIQE (ties
-within 0.02 go to the higher PSNR). Benchmark sets only report, they never choose.
+rule: among the blends whose hold-out PSNR is at least bicubic + 1.0 dB (or ``--min-psnr DB``), the
+lowest NIQE (ties within 0.02 go to the higher PSNR). Benchmark sets only report, they never choose.
 """
 
 from __future__ import annotations
@@ -50,9 +50,11 @@ def holdout_folder(run: Path, into: Path) -> Path:
     return into
 
 
-def pick(rows: list[dict]) -> dict | None:
-    """The selection rule over ``rows`` (``psnr``, ``bicubic_psnr``, ``niqe``)."""
-    ok = [r for r in rows if r["psnr"] >= r["bicubic_psnr"] + FLOOR_DB and r["niqe"] is not None]
+def pick(rows: list[dict], min_psnr: float | None = None) -> dict | None:
+    """The selection rule over ``rows`` (``psnr``, ``bicubic_psnr``, ``niqe``): the floor is
+    bicubic + 1.0 dB, or ``min_psnr`` (dB) when given."""
+    ok = [r for r in rows if r["psnr"] >= (r["bicubic_psnr"] + FLOOR_DB if min_psnr is None else min_psnr)
+          and r["niqe"] is not None]
     if not ok:
         return None
     best = min(r["niqe"] for r in ok)
@@ -69,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--holdout-of", type=Path, metavar="RUN", help="run folder whose hold-out images choose")
     p.add_argument("--out", type=Path, help="model file to write (the blend, or the sweep's pick)")
     p.add_argument("--json", type=Path, help="sweep figures as JSON")
+    p.add_argument("--min-psnr", type=float, metavar="DB",
+                   help="hold-out PSNR floor in dB instead of bicubic + 1.0 (e.g. the model a blend is to replace)")
     args = p.parse_args(argv)
     a, b = modelfile.load_model(args.a), modelfile.load_model(args.b)
 
@@ -96,15 +100,17 @@ def main(argv: list[str] | None = None) -> int:
             bicubic_psnr = bic.psnr if bic is not None else rows[0]["bicubic_psnr"]
             row = {"alpha": alpha, "psnr": res.psnr, "ssim": res.ssim, "niqe": res.niqe, "bicubic_psnr": bicubic_psnr}
             rows.append(row)
-            print(f"alpha {alpha:4.2f}: hold-out PSNR {res.psnr:.3f} dB (floor {bicubic_psnr + FLOOR_DB:.3f}) "
+            floor = bicubic_psnr + FLOOR_DB if args.min_psnr is None else args.min_psnr
+            print(f"alpha {alpha:4.2f}: hold-out PSNR {res.psnr:.3f} dB (floor {floor:.3f}) "
                   f"NIQE {res.niqe if res.niqe is None else round(res.niqe, 3)}", flush=True)
-    chosen = pick(rows)
+    chosen = pick(rows, args.min_psnr)
+    rule = ("hold-out PSNR >= bicubic + 1.0 dB" if args.min_psnr is None else f"hold-out PSNR >= {args.min_psnr:g} dB") + ", lowest NIQE"
     print("rule picks:", "none (every blend under the PSNR floor)" if chosen is None else f"alpha {chosen['alpha']:g}")
     if args.json is not None:
         atomic_write_text(args.json, json.dumps({"a": str(args.a), "b": str(args.b), "holdout": names,
                                                  "rows": rows, "chosen": chosen}, indent=2) + "\n")
     if chosen is not None and args.out is not None:
-        write(chosen["alpha"], {"selection": {"rule": "hold-out PSNR >= bicubic + 1.0 dB, lowest NIQE",
+        write(chosen["alpha"], {"selection": {"rule": rule,
                                               "holdout_psnr": round(chosen["psnr"], 4), "holdout_niqe": round(chosen["niqe"], 4)}})
     return 0
 
