@@ -65,7 +65,7 @@ DEFAULT_PLAN: tuple[RunSpec, ...] = (
                    "runtime.ema_decay": 0.995},
     ),
     RunSpec(
-        name="srgan_x4", recipe="srgan-dfm", init=("run:srresnet_x4", "shipped:srresnet_x4"), share=0.30, base_lr=5e-5, series=4,
+        name="srgan_x4", recipe="srgan-dfm", init=("run:srresnet_x4", "shipped:srresnet_x4"), share=0.30, base_lr=1e-4, series=4,
         overrides={"phases.0.iterations": 0, "data.batch_size": 16, "data.holdout": 6, "runtime.val_niqe": True},
     ),
     RunSpec(

@@ -47,6 +47,7 @@ def test_recipe_and_config_rules():
     gan = cfg.phases[1]
     assert gan.discriminator.arch == "unet_d" and gan.adversarial.feature_matching > 0
     assert gan.content.type == "none"  # no VGG19 weights needed
+    assert gan.adversarial.high_pass == 1.5 and gan.adversarial.weight == 2e-2  # the A/B's choice (docs/GAN_RECIPE.md)
     with pytest.raises(ConfigError) as err:
         apply_overrides(cfg, ["phases.gan.discriminator.arch='srgan_d'"])
     assert err.value.field == "phases[1].adversarial.feature_matching"
