@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainer.config import AdversarialConfig, ContentLossConfig, PixelLossConfig
+from trainer.train.realistic import apply_kernel, blur_kernel
 
 
 def pixel_loss(sr: torch.Tensor, hr: torch.Tensor, cfg: PixelLossConfig) -> torch.Tensor:
@@ -115,19 +116,11 @@ class AdversarialLoss:
 
 
 def high_pass(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """``x`` minus its Gaussian blur of ``sigma`` pixels (separable, ``ceil(3 sigma)`` taps each
-    side, reflected borders), per channel: the detail a discriminator with
-    ``adversarial.high_pass`` judges. A constant image gives zeros."""
+    """``x`` (N, C, H, W) minus its Gaussian blur of ``sigma`` pixels (``ceil(3 sigma)`` taps each
+    side, reflected borders), per channel: the detail a discriminator with ``adversarial.high_pass``
+    judges. A constant image gives zeros. The blur is the realistic degradation's isotropic kernel."""
     radius = max(1, math.ceil(3.0 * sigma))
-    t = torch.arange(-radius, radius + 1, dtype=torch.float32, device=x.device)
-    k = torch.exp(-(t * t) / (2.0 * sigma * sigma))
-    k = (k / k.sum()).to(x.dtype)
-    c = x.shape[1]
-    # Reflect padding needs the pad under the side; tiny crops fall back to replicate.
-    mode = "reflect" if min(x.shape[-2:]) > radius else "replicate"
-    blurred = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode=mode), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    blurred = F.conv2d(F.pad(blurred, (0, 0, radius, radius), mode=mode), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-    return x - blurred
+    return x - apply_kernel(x, blur_kernel("iso", 2 * radius + 1, sigma))
 
 
 def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:

@@ -64,12 +64,16 @@ def blur_kernel(kind: str, size: int, sigma_x: float, sigma_y: float = 0.0, angl
 
 
 def apply_kernel(img: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-    """Convolve a (3, H, W) float image with a 2-D kernel, reflected borders (replicate when too small)."""
+    """Convolve a (C, H, W) or (N, C, H, W) float image with a 2-D kernel, each channel alone,
+    reflected borders (replicate when too small); on ``img``'s device and dtype."""
+    batch = img if img.dim() == 4 else img[None]
     r = kernel.shape[0] // 2
     mode = "reflect" if min(img.shape[-2:]) > r else "replicate"
-    padded = F.pad(img[None], (r, r, r, r), mode=mode)
-    weight = kernel.to(img.dtype).expand(img.shape[0], 1, *kernel.shape).contiguous()
-    return F.conv2d(padded, weight, groups=img.shape[0])[0]
+    padded = F.pad(batch, (r, r, r, r), mode=mode)
+    c = batch.shape[1]
+    weight = kernel.to(device=img.device, dtype=img.dtype).expand(c, 1, *kernel.shape).contiguous()
+    out = F.conv2d(padded, weight, groups=c)
+    return out if img.dim() == 4 else out[0]
 
 
 def resize(img: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Tensor:
