@@ -89,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gpu_run: {data} lacks train/ or benchmarks/Set5: run scripts/gpu_bundle.sh first", file=sys.stderr)
         return 2
     os.environ["SRGAN_SHARED_DATA"] = str(data)  # validation and evaluation read this Set5, never ../shared
+    pylib = data / "pylib"  # pure-Python dependencies the device machine lacks (scripts/gpu/bundle.py)
+    if pylib.is_dir():
+        sys.path.append(str(pylib))  # appended: an installed copy wins
+        # The torchrun check's child processes import the core too.
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(pylib)]))
 
     import torch
 

@@ -6,6 +6,10 @@ folder ``.gpu_bundle/`` (carried by name)::
 
     .gpu_bundle/benchmarks/Set5/   all of it (validation, engine checks)
     .gpu_bundle/train/<folder>/    training images, as many as fit, taken in turn from each folder
+    .gpu_bundle/pylib/<package>/   the project's pure-Python dependencies the device machine lacks
+                                   (it has torch, torchvision, numpy, pillow, scikit-image, safetensors;
+                                   the first lent run failed on ``import tomli_w``); gpu_run.py puts
+                                   this folder on its path
     .gpu_bundle/MANIFEST.json      commit, dirty flag, counts and sizes
 
 The budget is 64 MiB minus what the working tree already sends minus a margin (other files may
@@ -28,6 +32,10 @@ LIMIT = 64 * MiB
 MARGIN = 4 * MiB
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 REPO = Path(__file__).resolve().parents[2]
+# Imported by the core on the paths the run takes (config writing, cache folders, progress bars) and
+# absent from the device machine's package list (the device tool's KINDS.md). Pure Python: they
+# travel as source.
+PURE_DEPS = ("tomli_w", "platformdirs", "tqdm")
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -61,6 +69,36 @@ def _round_robin(train: Path) -> list[Path]:
     return order
 
 
+def find_package(name: str, repo: Path = REPO) -> Path | None:
+    """The source folder (or single module file) of an installed pure-Python package: this
+    interpreter's, else the project's ``.venv`` (the bundle is built with the system Python)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    candidates = []
+    if spec is not None and spec.origin:
+        origin = Path(spec.origin)
+        candidates.append(origin.parent if origin.name == "__init__.py" else origin)
+    for site in sorted((repo / ".venv" / "lib").glob("python3*/site-packages")):
+        candidates += [site / name, site / f"{name}.py"]
+    return next((c for c in candidates if c.exists()), None)
+
+
+def copy_pylib(dest: Path, names: tuple[str, ...] = PURE_DEPS, repo: Path = REPO) -> list[str]:
+    """Copy ``names`` into ``dest`` (without byte-code); returns the names not found."""
+    missing = []
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        src = find_package(name, repo)
+        if src is None:
+            missing.append(name)
+        elif src.is_dir():
+            shutil.copytree(src, dest / src.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(src, dest / src.name)
+    return missing
+
+
 def build(shared: Path, dest: Path, *, repo: Path = REPO, limit: int = LIMIT, margin: int = MARGIN) -> dict:
     """Fill ``dest`` from ``shared`` (``../shared/data``) within the budget; returns the manifest."""
     set5, train = shared / "benchmarks" / "Set5", shared / "train"
@@ -73,6 +111,10 @@ def build(shared: Path, dest: Path, *, repo: Path = REPO, limit: int = LIMIT, ma
     tree = tree_bytes(repo)
     budget = limit - margin - tree
     shutil.copytree(set5, dest / "benchmarks" / "Set5")
+    missing = copy_pylib(dest / "pylib", repo=repo)
+    if missing:
+        print(f"gpu_bundle: warning: {', '.join(missing)} not installed here (run scripts/setup.sh): "
+              "the device run's training fails without them", file=sys.stderr)
     used = folder_bytes(dest)
     taken, left_out = 0, 0
     for img in _round_robin(train):
@@ -94,6 +136,7 @@ def build(shared: Path, dest: Path, *, repo: Path = REPO, limit: int = LIMIT, ma
         "commit": commit, "dirty": dirty, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "train_images": taken, "train_left_out": left_out, "bundle_bytes": used, "tree_bytes": tree,
         "limit_bytes": limit, "margin_bytes": margin, "source": str(shared),
+        "pylib": sorted(p.name for p in (dest / "pylib").iterdir()), "pylib_missing": missing,
     }
     (dest / "MANIFEST.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     manifest["bundle_bytes"] = folder_bytes(dest)

@@ -297,6 +297,11 @@ def _finish_sharded(ctx: Context, started: tuple[Job, list[str], Path] | None) -
         same_names = sorted(outs["single"]) == sorted(outs["torchrun"])
         diff = max((int(np.abs(outs["single"][k].astype(int) - outs["torchrun"][k].astype(int)).max())
                     for k in outs["single"] if k in outs["torchrun"]), default=-1)
-        rec.figures.update({"files": len(outs["single"]), "same_names": same_names, "max_levels": diff})
-        rec.verdict(same_names and diff == 0 and len(outs["single"]) > 0,
-                    f"{len(outs['single'])} files, same names: {same_names}, max {diff} levels")
+        # Bitwise on the CPU. On CUDA each process picks its own cuDNN algorithms (and auto precision
+        # runs fp16), whose summation orders differ: the first H200 run measured 1 level, the same
+        # limit as the tiled-versus-whole fp32 check; a sharding bug (a file missed, twice, or from
+        # the wrong model) shows as a missing name or tens of levels.
+        limit = 1 if ctx.cuda else 0
+        rec.figures.update({"files": len(outs["single"]), "same_names": same_names, "max_levels": diff, "limit": limit})
+        rec.verdict(same_names and 0 <= diff <= limit and len(outs["single"]) > 0,
+                    f"{len(outs['single'])} files, same names: {same_names}, max {diff} levels (limit {limit})")

@@ -170,3 +170,38 @@ def test_the_bundle_and_the_working_tree_fit_64_mib(tmp_path):
         assert manifest["train_images"] > 0
     assert (dest / "benchmarks" / "Set5").is_dir() and any((dest / "train").rglob("*.*"))
     assert tree + bundle.folder_bytes(dest) <= 64 * MiB
+
+
+# What the device machine has (the device tool's KINDS.md) and what only optional paths of the core
+# import lazily (foreign models, ONNX/OpenVINO, TIFF): the GPU run never takes those.
+DEVICE_HAS = {"torch", "torchvision", "numpy", "PIL", "skimage", "safetensors"}
+OPTIONAL = {"spandrel", "onnx", "onnxruntime", "openvino", "tifffile", "onnxscript"}
+
+
+def test_the_bundle_carries_every_pure_python_dependency_the_core_imports(tmp_path):
+    """The first lent run's training died on ``import tomli_w``: every third-party module the core
+    imports is on the device machine, optional, or copied into ``.gpu_bundle/pylib`` -- and a Python
+    without site-packages imports the copies from there."""
+    import ast
+
+    from gpu import bundle
+
+    imported = set()
+    for path in (ROOT / "trainer").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"trainer", "__future__"}
+    assert third_party - DEVICE_HAS - OPTIONAL == set(bundle.PURE_DEPS)
+
+    missing = bundle.copy_pylib(tmp_path / "pylib", repo=ROOT)
+    assert missing == []
+    assert not list((tmp_path / "pylib").rglob("__pycache__"))  # source only: byte-code is per Python version
+    code = ("import sys; sys.path.append(sys.argv[1]); import " + ", ".join(bundle.PURE_DEPS) + "; "
+            "print('|'.join(sys.modules[n].__file__ for n in sys.argv[2:]))")
+    res = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(tmp_path / "pylib"), *bundle.PURE_DEPS],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert all(Path(f).is_relative_to(tmp_path / "pylib") for f in res.stdout.strip().split("|"))
