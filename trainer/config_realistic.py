@@ -23,7 +23,9 @@ class RealisticConfig:
     blurred, a little noisy, JPEG 35-95. ``clean_prob`` of the crops get clean MATLAB bicubic LR.
     ``single_prob`` of the others take one pass instead of two (a camera photo put on the web
     once): blur (``single_blur_sigma``) at HR, straight down to LR, noise (``single_noise_sigma``,
-    or Poisson ``poisson_scale2``), JPEG (``jpeg_quality2``).
+    or Poisson ``poisson_scale2``), JPEG (``jpeg_quality2``). ``threads`` degrade the crops of a
+    batch in parallel (0 = auto: up to 8 when training on a GPU, whose step waits for them; 1 on
+    the CPU, where the step already uses every core); the LR batch does not depend on it.
     """
 
     clean_prob: float = field(default=0.1, metadata={"prob": True})
@@ -51,6 +53,7 @@ class RealisticConfig:
     noise_sigma2: tuple[float, ...] = (0.0, 8.0)
     poisson_scale2: tuple[float, ...] = (0.05, 0.8)
     jpeg_quality2: tuple[int, ...] = (35, 95)
+    threads: int = 0
 
 
 _KERNEL_KINDS = ("iso", "aniso", "generalized_iso", "generalized_aniso")
@@ -77,5 +80,7 @@ def check_realistic(r: RealisticConfig) -> None:
         raise ConfigError(f"{where}.kernel_types", f"must be a non-empty list of {', '.join(_KERNEL_KINDS)}; got {list(r.kernel_types)}")
     if len(r.kernel_probs) != len(r.kernel_types) or min(r.kernel_probs) < 0 or sum(r.kernel_probs) <= 0:
         raise ConfigError(f"{where}.kernel_probs", f"must give one chance >= 0 per kernel type ({len(r.kernel_types)}), got {list(r.kernel_probs)}")
+    if not 0 <= r.threads <= 64:
+        raise ConfigError(f"{where}.threads", f"must be 0 (auto) to 64, got {r.threads}")
     if not r.kernel_sizes or any(k < 1 or k % 2 == 0 or k > 41 for k in r.kernel_sizes):
         raise ConfigError(f"{where}.kernel_sizes", f"must be odd sizes from 1 to 41, got {list(r.kernel_sizes)}")

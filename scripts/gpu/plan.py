@@ -23,8 +23,9 @@ Defaults, from the model cards in ``resources/models``:
   intermediate checkpoints are exported (fp16, each with its Set5 figures) so the fixed selection
   rule can pick one back on the CPU; the 1.1 M-parameter discriminator (4.4 MB) travels with the run;
 * ``photo_x4``: recipe ``photo`` (realistic degradations, L1), from a shipped ``photo_x4`` when
-  there is one, else from ``srresnet_x4``. Its degradation runs on the CPU per crop, so a larger
-  batch only lengthens the step: batch 16.
+  there is one, else from ``srresnet_x4``. Its degradation runs on the CPU per crop (in up to 8
+  threads on a GPU machine, ``data.realistic.threads``), so a larger batch only lengthens the
+  step: batch 16.
 """
 
 from __future__ import annotations

@@ -98,6 +98,27 @@ def test_output_size_levels_and_determinism_under_a_key():
     assert torch.equal(via, lr)
 
 
+def test_threads_change_nothing_but_the_speed():
+    """Each crop has its own random stream: 1, 3 or 8 threads give the same batch, and a crop's
+    LR does not depend on the batch around it (crop i of a batch = crop i alone at the same key)."""
+    from dataclasses import replace
+
+    hr = _hr(5, 48)
+    serial = R.degrade_batch(hr, 4, RealisticConfig(threads=1), (3, 11, 0))
+    for threads in (3, 8):
+        assert torch.equal(serial, R.degrade_batch(hr, 4, replace(RealisticConfig(), threads=threads), (3, 11, 0)))
+    assert not torch.equal(serial[0], serial[1])  # the crops do get different degradations
+    assert torch.equal(R.degrade_batch(hr[:2], 4, RealisticConfig(threads=2), (3, 11, 0)), serial[:2])
+    # Auto: one thread on the CPU (the step uses the cores), several on an accelerator.
+    assert R.degrade_threads(0, torch.device("cpu")) == 1
+    assert 1 <= R.degrade_threads(0, torch.device("cuda")) <= 8
+    assert R.degrade_threads(4, torch.device("cpu")) == 4
+    from trainer.config_realistic import check_realistic
+
+    with pytest.raises(ConfigError, match="data.realistic.threads"):
+        check_realistic(RealisticConfig(threads=65))
+
+
 def test_clean_prob_one_is_the_protocol_bicubic():
     from trainer.imresize import imresize_torch
 

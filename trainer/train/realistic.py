@@ -192,11 +192,36 @@ def degrade_batch(hr: torch.Tensor, scale: int, cfg: RealisticConfig, key: Seque
     """LR batch (N, 3, H // scale, W // scale) float32 on ``hr``'s device from an HR batch in [0, 1].
 
     ``key`` (e.g. ``(seed, step, rank)``) decides every random choice: the same key gives the
-    same LR batch, on any device.
+    same LR batch, on any device and with any ``cfg.threads`` (each crop draws from its own
+    stream, keyed by its index, so the order the threads finish in does not matter).
     """
-    rng = np.random.default_rng([0x5EA1, *(int(k) for k in key)])
-    gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
     cpu = hr.detach().to("cpu", torch.float32).contiguous()
-    with torch.no_grad():
-        lrs = [degrade_one(x, scale, cfg, rng, gen) for x in cpu]
+
+    def one(i: int) -> torch.Tensor:
+        rng = np.random.default_rng([0x5EA1, *(int(k) for k in key), i])
+        gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
+        with torch.no_grad():
+            return degrade_one(cpu[i], scale, cfg, rng, gen)
+
+    threads = min(len(cpu), degrade_threads(cfg.threads, hr.device))
+    if threads > 1:
+        # Pillow's JPEG codec and torch's convolutions release the GIL, so threads overlap.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads, thread_name_prefix="degrade") as pool:
+            lrs = list(pool.map(one, range(len(cpu))))
+    else:
+        lrs = [one(i) for i in range(len(cpu))]
     return torch.stack(lrs).to(hr.device)
+
+
+def degrade_threads(requested: int, device: torch.device) -> int:
+    """``data.realistic.threads`` resolved: 0 = up to 8 on an accelerator (the step waits for the
+    CPU), 1 on the CPU (the training step itself already uses every core)."""
+    if requested > 0:
+        return requested
+    if device.type == "cpu":
+        return 1
+    import os
+
+    return max(1, min(8, (os.cpu_count() or 2) - 1))
