@@ -50,11 +50,14 @@ def holdout_folder(run: Path, into: Path) -> Path:
     return into
 
 
+def floor_db(bicubic_psnr: float, min_psnr: float | None) -> float:
+    """The rule's hold-out PSNR floor: ``min_psnr`` when given, else bicubic + 1.0 dB."""
+    return bicubic_psnr + FLOOR_DB if min_psnr is None else min_psnr
+
+
 def pick(rows: list[dict], min_psnr: float | None = None) -> dict | None:
-    """The selection rule over ``rows`` (``psnr``, ``bicubic_psnr``, ``niqe``): the floor is
-    bicubic + 1.0 dB, or ``min_psnr`` (dB) when given."""
-    ok = [r for r in rows if r["psnr"] >= (r["bicubic_psnr"] + FLOOR_DB if min_psnr is None else min_psnr)
-          and r["niqe"] is not None]
+    """The selection rule over ``rows`` (``psnr``, ``bicubic_psnr``, ``niqe``), floor by :func:`floor_db`."""
+    ok = [r for r in rows if r["psnr"] >= floor_db(r["bicubic_psnr"], min_psnr) and r["niqe"] is not None]
     if not ok:
         return None
     best = min(r["niqe"] for r in ok)
@@ -100,8 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             bicubic_psnr = bic.psnr if bic is not None else rows[0]["bicubic_psnr"]
             row = {"alpha": alpha, "psnr": res.psnr, "ssim": res.ssim, "niqe": res.niqe, "bicubic_psnr": bicubic_psnr}
             rows.append(row)
-            floor = bicubic_psnr + FLOOR_DB if args.min_psnr is None else args.min_psnr
-            print(f"alpha {alpha:4.2f}: hold-out PSNR {res.psnr:.3f} dB (floor {floor:.3f}) "
+            print(f"alpha {alpha:4.2f}: hold-out PSNR {res.psnr:.3f} dB (floor {floor_db(bicubic_psnr, args.min_psnr):.3f}) "
                   f"NIQE {res.niqe if res.niqe is None else round(res.niqe, 3)}", flush=True)
     chosen = pick(rows, args.min_psnr)
     rule = ("hold-out PSNR >= bicubic + 1.0 dB" if args.min_psnr is None else f"hold-out PSNR >= {args.min_psnr:g} dB") + ", lowest NIQE"

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -222,6 +223,4 @@ def degrade_threads(requested: int, device: torch.device) -> int:
         return requested
     if device.type == "cpu":
         return 1
-    import os
-
     return max(1, min(8, (os.cpu_count() or 2) - 1))
