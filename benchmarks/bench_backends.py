@@ -80,12 +80,13 @@ def child(backend: str, model: str, out: Path | None) -> None:
     if out is not None:
         np.savez_compressed(out, *outputs)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
-    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "build_seconds": built, "peak_rss": peak, "backend": up.backend_label}))
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "build_seconds": built, "peak_rss": peak, "backend": up.backend_label,
+                      "cached": up.openvino_cached}))
 
 
-def run_child(backend: str, model: str, out: Path | None) -> dict:
+def run_child(backend: str, model: str, out: Path | None, cache: Path) -> dict:
     cmd = [sys.executable, __file__, "--child", backend, "--model", model] + (["--out", str(out)] if out else [])
-    res = subprocess.run(cmd, capture_output=True, text=True)
+    res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "SRGAN_CACHE_DIR": str(cache)})
     if res.returncode != 0:
         raise SystemExit(f"{backend} run failed:\n{res.stderr[-2000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -95,12 +96,19 @@ def levels(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.abs(a.astype(int) - b.astype(int)).max())
 
 
-def end_to_end(model: str, pairs: int, tmp: Path) -> dict:
+def end_to_end(model: str, pairs: int, tmp: Path, cache: str) -> dict:
+    """``cache``: ``cold`` = every OpenVINO process starts with an empty model cache (a first launch:
+    export, compile, self-check); ``warm`` = the cache holds the checked model (every later launch;
+    filled by one untimed run first)."""
     runs: dict[str, list[dict]] = {b: [] for b in BACKENDS}
+    warm_dir = tmp / "cache-warm"
+    if cache == "warm":
+        run_child("openvino", model, None, warm_dir)
     for i in range(pairs):
         order = BACKENDS if i % 2 == 0 else BACKENDS[::-1]
         for backend in order:
-            runs[backend].append(run_child(backend, model, tmp / f"{backend}.npz" if i == 0 else None))
+            folder = warm_dir if cache == "warm" else tmp / f"cache-cold-{backend}-{i}"
+            runs[backend].append(run_child(backend, model, tmp / f"{backend}.npz" if i == 0 else None, folder))
     ratios = [t["seconds"] / o["seconds"] for t, o in zip(runs["torch"], runs["openvino"])]
     cpu_ratios = [t["cpu_seconds"] / o["cpu_seconds"] for t, o in zip(runs["torch"], runs["openvino"])]
     a, b = np.load(tmp / "torch.npz"), np.load(tmp / "openvino.npz")
@@ -114,7 +122,8 @@ def end_to_end(model: str, pairs: int, tmp: Path) -> dict:
         "cpu_ratio_median": statistics.median(cpu_ratios), "cpu_ratios": cpu_ratios,
         "torch_peak_rss_gb": max(r["peak_rss"] for r in runs["torch"]) / 2**30,
         "openvino_peak_rss_gb": max(r["peak_rss"] for r in runs["openvino"]) / 2**30,
-        "max_levels": diff, "backend_ran": runs["openvino"][0]["backend"],
+        "max_levels": diff, "backend_ran": runs["openvino"][0]["backend"], "cache": cache,
+        "openvino_from_cache": [r["cached"] for r in runs["openvino"]],
     }
 
 
@@ -166,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default="srgan_x4", help="zoo name or model file (default srgan_x4)")
     p.add_argument("--rounds", type=int, default=6, help="warm rounds (default 6)")
     p.add_argument("--pairs", type=int, default=2, help="end-to-end process pairs (default 2)")
+    p.add_argument("--cache", choices=("cold", "warm", "both"), default="both",
+                   help="end to end with an empty OpenVINO model cache (a first launch), a filled one (later launches), or both (default)")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures to PATH as JSON")
     p.add_argument("--child", choices=BACKENDS, help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
@@ -178,17 +189,20 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     print(f"model {args.model}; CPU, {torch.get_num_threads()} threads; torch {torch.__version__}", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        e2e = end_to_end(args.model, args.pairs, Path(tmp))
-    print(f"(a) folder of {len(SIZES)} images (96-320 px), fresh process each, incl. engine build:")
-    print(f"    torch    {', '.join(f'{s:.1f}' for s in e2e['torch_s'])} s (build {e2e['torch_build_s'][0]:.1f} s)")
-    print(f"    openvino {', '.join(f'{s:.1f}' for s in e2e['openvino_s'])} s (build incl. export, compile, "
-          f"self-check {e2e['openvino_build_s'][0]:.1f} s; ran: {e2e['backend_ran']})")
-    print(f"    openvino speed-up {e2e['ratio_median']:.2f}x (pairs: {', '.join(f'{r:.2f}' for r in e2e['ratios'])}); "
-          f"max level difference {e2e['max_levels']}")
-    print(f"    from CPU time / threads: torch {', '.join(f'{s:.1f}' for s in e2e['torch_cpu_s'])} s, openvino "
-          f"{', '.join(f'{s:.1f}' for s in e2e['openvino_cpu_s'])} s: {e2e['cpu_ratio_median']:.2f}x")
-    print(f"(c) peak RSS: torch {e2e['torch_peak_rss_gb']:.2f} GB, openvino {e2e['openvino_peak_rss_gb']:.2f} GB", flush=True)
+    results = {}
+    for cache in (("cold", "warm") if args.cache == "both" else (args.cache,)):
+        with tempfile.TemporaryDirectory() as tmp:
+            e2e = results[cache] = end_to_end(args.model, args.pairs, Path(tmp), cache)
+        print(f"(a) folder of {len(SIZES)} images (96-320 px), fresh process each, incl. engine build, "
+              f"{cache} OpenVINO model cache (from cache: {e2e['openvino_from_cache']}):")
+        print(f"    torch    {', '.join(f'{s:.1f}' for s in e2e['torch_s'])} s (build {e2e['torch_build_s'][0]:.1f} s)")
+        print(f"    openvino {', '.join(f'{s:.1f}' for s in e2e['openvino_s'])} s (build {e2e['openvino_build_s'][0]:.1f} s; "
+              f"ran: {e2e['backend_ran']})")
+        print(f"    openvino speed-up {e2e['ratio_median']:.2f}x (pairs: {', '.join(f'{r:.2f}' for r in e2e['ratios'])}); "
+              f"max level difference {e2e['max_levels']}")
+        print(f"    from CPU time / threads: torch {', '.join(f'{s:.1f}' for s in e2e['torch_cpu_s'])} s, openvino "
+              f"{', '.join(f'{s:.1f}' for s in e2e['openvino_cpu_s'])} s: {e2e['cpu_ratio_median']:.2f}x")
+        print(f"(c) peak RSS: torch {e2e['torch_peak_rss_gb']:.2f} GB, openvino {e2e['openvino_peak_rss_gb']:.2f} GB", flush=True)
     w = warm(args.model, args.rounds)
     print(f"(b) warm 256x256 (tile {w['tile']}, 0 = whole), {args.rounds} interleaved rounds: torch "
           f"{w['torch_median_s']:.2f} s, openvino {w['openvino_median_s']:.2f} s (medians); speed-up "
@@ -200,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     psnr = set5_psnr(args.model)
     if psnr:
         print(f"Set5 PSNR (srgan-eval protocol): torch {psnr['torch']:.4f} dB, openvino {psnr['openvino']:.4f} dB")
-    figures = {"model": args.model, "threads": torch.get_num_threads(), "end_to_end": e2e, "warm": w, "set5_psnr": psnr}
+    figures = {"model": args.model, "threads": torch.get_num_threads(), "end_to_end": results, "warm": w, "set5_psnr": psnr}
     if args.json is not None:
         atomic_write_text(args.json, json.dumps(figures, indent=1))
     return 0

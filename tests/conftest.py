@@ -11,6 +11,11 @@ os.environ.setdefault("SRGAN_DEVICE", "cpu")
 os.environ.setdefault("SRGAN_BACKEND", "torch")
 # No test may wait on a network download (VGG weights): fail fast with the "missing file" message.
 os.environ.setdefault("SRGAN_OFFLINE", "1")
+# The converted-OpenVINO-model cache goes to a folder of this test session, never the user's.
+if "SRGAN_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["SRGAN_CACHE_DIR"] = tempfile.mkdtemp(prefix="srgan-test-cache-")
 # Tests use tiny networks, where thread start-up costs more than it saves (measured: a 3x3 conv on a
 # 16x16 input takes ~20 ms with 2 threads on a loaded 2-core machine, ~0.2 ms with 1). Set before
 # torch is imported so subprocesses (DDP, SIGKILL tests) inherit it.

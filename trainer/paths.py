@@ -73,3 +73,19 @@ def user_config_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def user_cache_dir() -> Path | None:
+    """Per-user folder for caches that can be rebuilt (the converted OpenVINO models), or None when
+    ``SRGAN_CACHE_DIR`` is ``off``. ``SRGAN_CACHE_DIR`` overrides it; otherwise ``platformdirs``'
+    user cache folder of :data:`APP_NAME` (Linux ``$XDG_CACHE_HOME/srgan-desktop``, by default
+    ``~/.cache/srgan-desktop``; macOS ``~/Library/Caches/srgan-desktop``; Windows
+    ``%LOCALAPPDATA%\\srgan-desktop\\Cache``)."""
+    env = os.environ.get("SRGAN_CACHE_DIR")
+    if env and env.strip().lower() == "off":
+        return None
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))

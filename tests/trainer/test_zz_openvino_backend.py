@@ -175,3 +175,86 @@ def test_srgan_upscale_says_what_ran(tmp_path, capsys):
     assert main([str(tmp_path / "a.png"), "-o", str(tmp_path / "o2"), "-m", str(model), "--backend", "openvino",
                  "--precision", "fp16"]) == 2
     assert "fp32 only" in capsys.readouterr().err
+
+
+# --- the on-disk cache of checked models (trainer.inference.openvino_cache) -------------------------
+
+
+def _entries(root) -> list:
+    folder = root / "openvino"
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name != "compiled") if folder.is_dir() else []
+
+
+def test_a_checked_model_is_cached_and_the_next_engine_skips_export_and_check(tmp_path, monkeypatch):
+    import trainer.export as export
+    from trainer.inference import openvino_backend
+
+    monkeypatch.setenv("SRGAN_CACHE_DIR", str(tmp_path))
+    model = _tiny(channels=6)
+    first = Upscaler(model, backend="openvino")
+    assert first.backend == "openvino" and not first.openvino_cached
+    assert len(_entries(tmp_path)) == 1
+    entry = tmp_path / "openvino" / _entries(tmp_path)[0]
+    assert (entry / "model.xml").is_file() and (entry / "model.bin").is_file() and (entry / "info.json").is_file()
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a cache hit must not export or check again")
+
+    monkeypatch.setattr(export, "to_onnx", must_not_run)
+    monkeypatch.setattr(openvino_backend, "self_check", must_not_run)
+    second = Upscaler(model, backend="openvino")
+    assert second.backend == "openvino" and second.openvino_cached and second.info == first.info
+    assert second._fp32 is None  # no PyTorch copy prepared while OpenVINO runs
+    img = np.random.default_rng(3).integers(0, 256, (19, 23, 3), dtype=np.uint8)
+    assert _levels(second.upscale_array(img), Upscaler(model, backend="torch").upscale_array(img)) <= 1
+
+
+def test_other_weights_get_their_own_entry(tmp_path, monkeypatch):
+    monkeypatch.setenv("SRGAN_CACHE_DIR", str(tmp_path))
+    model = _tiny(channels=6)
+    Upscaler(model, backend="openvino")
+    with torch.no_grad():
+        next(model.parameters()).add_(0.01)
+    other = Upscaler(model, backend="openvino")
+    assert not other.openvino_cached and len(_entries(tmp_path)) == 2
+
+
+def test_a_broken_entry_is_rebuilt_and_the_output_stays_right(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("SRGAN_CACHE_DIR", str(tmp_path))
+    model = _tiny(channels=6)
+    Upscaler(model, backend="openvino")
+    entry = tmp_path / "openvino" / _entries(tmp_path)[0]
+    (entry / "model.xml").write_text("<not a model")
+    with caplog.at_level("WARNING"):
+        up = Upscaler(model, backend="openvino")
+    assert up.backend == "openvino" and not up.openvino_cached and "rebuilding" in caplog.text
+    img = np.random.default_rng(4).integers(0, 256, (17, 15, 3), dtype=np.uint8)
+    assert _levels(up.upscale_array(img), Upscaler(model, backend="torch").upscale_array(img)) <= 1
+    assert Upscaler(model, backend="openvino").openvino_cached  # the rebuilt entry is good again
+
+
+def test_a_failed_check_is_not_cached_and_the_cache_can_be_turned_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("SRGAN_CACHE_DIR", str(tmp_path))
+    up = Upscaler(_HostRoundTrip().eval(), backend="openvino")
+    assert up.backend == "torch" and _entries(tmp_path) == []
+    monkeypatch.setenv("SRGAN_CACHE_DIR", "off")
+    assert Upscaler(_tiny(channels=6), backend="openvino").backend == "openvino"
+    assert not (tmp_path / "openvino").exists() or _entries(tmp_path) == []
+
+
+def test_a_cached_engine_that_fails_later_prepares_torch_then(tmp_path, monkeypatch):
+    from trainer.inference.openvino_backend import OpenVinoForward
+
+    monkeypatch.setenv("SRGAN_CACHE_DIR", str(tmp_path))
+    model = _tiny(channels=6)
+    Upscaler(model, backend="openvino")
+    up = Upscaler(model, backend="openvino")
+    assert up.openvino_cached and up._fp32 is None
+
+    def broken(self, x, cancel=None):
+        raise RuntimeError("shape inference failed")
+
+    monkeypatch.setattr(OpenVinoForward, "forward", broken)
+    img = np.random.default_rng(5).integers(0, 256, (14, 18, 3), dtype=np.uint8)
+    assert _levels(up.upscale_array(img), Upscaler(model, backend="torch").upscale_array(img)) <= 1
+    assert up.backend == "torch" and up._fp32 is not None and "shape inference failed" in up.backend_label

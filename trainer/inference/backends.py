@@ -4,10 +4,10 @@
 app's Backend picker, or ``SRGAN_BACKEND=openvino``, which decides what ``auto`` means as
 ``SRGAN_DEVICE`` does for the device): on the CPU, fp32 only. It is not the default because it did
 not earn it here: measured on a quiet 2-vCPU AMD EPYC (benchmarks/bench_backends.py, shipped
-srgan_x4, 3 process pairs + 6 warm rounds), a folder of 6 mixed-size images end to end ran 1.07x
-(engine build 1.0 s vs 0.3 s; every new image size costs OpenVINO a reshape) and a warm 256x256 image
-1.29x, with 0.1 GB *more* peak memory (torch stays loaded); the issue's target is >= 1.25x end to
-end and lower memory. And a pytest process that had run OpenVINO engines crashed (SIGSEGV) when a
+srgan_x4, 3 process pairs + 6 warm rounds), a folder of 6 mixed-size images end to end ran 1.00x on a
+first launch (engine build 1.0 s vs 0.4 s) and 1.20x once the checked model is in the on-disk cache
+(:mod:`trainer.inference.openvino_cache`; build 0.3 s), a warm 256x256 image 1.19-1.29x, with 0.07 GB
+*more* peak memory (torch stays loaded); the issue's target is >= 1.25x end to end and lower memory. And a pytest process that had run OpenVINO engines crashed (SIGSEGV) when a
 later test forked DataLoader workers; not reproduced outside pytest, not understood, so not a risk
 to put under every user's training run.
 """

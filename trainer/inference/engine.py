@@ -142,20 +142,28 @@ class Upscaler:
         self.backend = resolve_backend(backend, self.device, precision)
         self.backend_note = ""  # why OpenVINO is not used although asked for ("" when it is, or not asked)
         self._ov = None
+        #: whether the checked OpenVINO model came from the on-disk cache (no export, compile, check)
+        self.openvino_cached = False
+        self._module = module  # for a PyTorch copy prepared late (OpenVINO fallback after a cache hit)
+        info = None
+        self._fp32: nn.Module | None = None
         if self.backend == "openvino":
             from trainer.inference import openvino_backend  # lazy: OpenVINO loads ~100 MB of libraries
 
             # The exported form (no oneDNN fusion) is also the self-check's reference and the PyTorch
             # module of a later fallback: the fused copy is built only when PyTorch runs from the start.
-            plain = prepare_for_inference(module, device=self.device, channels_last=False, fuse=False)
-            self._ov, self.backend_note = openvino_backend.start(plain, plain)
+            started = openvino_backend.start(module, self._prepare_plain)
+            self._ov, self.backend_note, info = started.forward, started.problem, started.info
+            self.openvino_cached = started.cached
             if self._ov is None:
                 self.backend = "torch"
             else:
-                self._fp32, self.channels_last = plain, False
+                # None after a cache hit: prepared only if OpenVINO ever has to hand over to PyTorch.
+                self._fp32, self.channels_last = started.reference, False
         if self._ov is None:
             self._fp32 = prepare_for_inference(module, device=self.device, channels_last=self.channels_last)
-        self.info = survey(self._fp32)
+            info = None  # the fused network's own survey (its activation estimate differs)
+        self.info = info if info is not None else survey(self._fp32)
         self.scale = self.info.scale
         self.dtype = torch.float32 if self._ov is not None else self._pick_dtype(precision)
         self.model = self._fp32 if self.dtype == torch.float32 else _cast(self._fp32, self.dtype)
@@ -170,7 +178,12 @@ class Upscaler:
         # The cancel event of the run in progress, per thread (a cached engine may serve two jobs).
         self._running = threading.local()
         for m in {id(self._fp32): self._fp32, id(self.model): self.model}.values():
-            _add_cancel_checks(m, self._running)
+            if m is not None:
+                _add_cancel_checks(m, self._running)
+
+    def _prepare_plain(self) -> nn.Module:
+        """The exportable PyTorch network (no oneDNN fusion, NCHW): OpenVINO's reference and fallback."""
+        return prepare_for_inference(self._module, device=self.device, channels_last=False, fuse=False)
 
     # ------------------------------------------------------------------ set-up
     def _pick_dtype(self, precision: str) -> torch.dtype:
@@ -372,6 +385,9 @@ class Upscaler:
             # A size the self-check did not cover failed: run in PyTorch from now on, and say why.
             self._ov, self.backend = None, "torch"
             self.backend_note = f"on a {x.shape[3]}x{x.shape[2]} input: {' '.join(str(exc).split())[:200]}"
+            if self._fp32 is None:  # the engine came from the OpenVINO cache: prepare PyTorch now
+                self._fp32 = self.model = self._prepare_plain()
+                _add_cancel_checks(self._fp32, self._running)
             log.warning("OpenVINO failed, running in PyTorch from now on: %s", self.backend_note)
             return self._forward(windows)
         if not np.isfinite(y).all():
