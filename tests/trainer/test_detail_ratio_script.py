@@ -65,3 +65,26 @@ def test_overshoot_sees_halos_from_sharpening_not_blur(script):
     assert script.overshoot(hr, hr) == 0.0
     assert script.overshoot(hr, sharpened) > 1.0  # levels (measured 2.8 on this crop)
     assert script.overshoot(hr, blurred) < 0.5 * script.overshoot(hr, sharpened)
+
+
+def test_set_grid_keeps_a_lattice_shared_by_the_images_and_averages_out_their_own_scatter(script):
+    from skimage import data
+
+    lattice = np.zeros((128, 128), np.int16)
+    lattice[::4, ::4] = 4  # the same checkerboard in every image
+    shared, scattered = np.zeros((2, 4, 4)), np.zeros((2, 4, 4))
+    per_image = []
+    images = (data.astronaut(), data.chelsea(), data.coffee(), data.rocket())
+    for img, (i, j) in zip((im[:128, :128] for im in images), ((0, 1), (1, 2), (2, 3), (3, 0))):
+        hr = img.astype(np.int16)
+        own = np.zeros((128, 128), np.int16)
+        own[i::4, j::4] = 4  # a lattice at a position of this image's own: no shared pattern
+        a = np.clip(hr + lattice[..., None], 0, 255).astype(np.uint8)
+        b = np.clip(hr + own[..., None], 0, 255).astype(np.uint8)
+        shared += script.position_error_sums(img, a)
+        scattered += script.position_error_sums(img, b)
+        per_image.append(script.grid_bias(img, b))
+    # +4 in R, G and B is +3.4 in Y (BT.601), at one position of 16: a spread of 3.4 * sqrt(15) / 16 = 0.83
+    assert script.pooled_grid(shared) > 0.75
+    assert min(per_image) > 0.75  # each image alone shows its own lattice...
+    assert script.pooled_grid(scattered) < 0.6 * script.pooled_grid(shared)  # ...pooling spreads it out
