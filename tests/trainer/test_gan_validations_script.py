@@ -1,0 +1,50 @@
+"""scripts/gan_validations.py: smoothed hold-out NIQE and the pick of gan14's second rule."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def script():
+    spec = importlib.util.spec_from_file_location("gan_validations", Path(__file__).parents[2] / "scripts" / "gan_validations.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(tmp_path: Path, niqe_by_step: dict[int, float], extra: list[dict] = ()) -> Path:
+    lines = [json.dumps({"event": "TrainStep", "step": 1})]
+    for step, niqe in niqe_by_step.items():
+        lines.append(json.dumps({"event": "Validation", "step": step, "psnr": 30.0 + step / 1e4, "ssim": 0.8, "niqe": niqe}))
+    lines += [json.dumps(e) for e in extra] + ['{"event": "Valid']  # a line cut by a crash is skipped
+    (tmp_path / "metrics.jsonl").write_text("\n".join(lines))
+    return tmp_path
+
+
+def test_smoothing_averages_neighbours_and_the_pick_needs_both(script, tmp_path):
+    run = _run(tmp_path, {500: 6.0, 1000: 5.0, 1500: 4.0, 2000: 6.0, 2500: 3.0})
+    rows = script.smoothed(script.validations(run))
+    assert [r["smoothed_niqe"] for r in rows] == [None, 5.0, 5.0, pytest.approx(13 / 3), None]
+    # 2500 has the lowest raw NIQE but no later neighbour: not a candidate; 2000 wins on the smoothed value.
+    assert script.pick(rows, 1000)["step"] == 2000
+    assert script.pick(rows, 2500) is None
+
+
+def test_ties_go_to_the_later_step_and_a_resumed_validation_replaces_the_earlier(script, tmp_path):
+    run = _run(tmp_path, {500: 5.0, 1000: 5.0, 1500: 5.0, 2000: 5.01, 2500: 5.0},
+               extra=[{"event": "Validation", "step": 500, "psnr": 29.0, "ssim": 0.7, "niqe": 5.0}])
+    rows = script.smoothed(script.validations(run))
+    assert rows[0]["psnr"] == 29.0 and len(rows) == 5
+    assert script.pick(rows, 0)["step"] == 2000  # 1000, 1500, 2000 within 0.02: the latest
+
+
+def test_cli_writes_the_table_and_pick(script, tmp_path, capsys):
+    run = _run(tmp_path, {500: 6.0, 1000: 5.0, 1500: 4.0})
+    assert script.main([str(run), "--from-step", "1000", "--json", str(tmp_path / "v.json")]) == 0
+    assert "pick (steps >= 1000): step 1000" in capsys.readouterr().out
+    assert json.loads((tmp_path / "v.json").read_text())["pick"]["step"] == 1000
