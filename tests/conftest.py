@@ -23,7 +23,24 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest  # noqa: E402
 
-from trainer.paths import benchmarks_dir  # noqa: E402
+from trainer.paths import PROJECT_ROOT, benchmarks_dir  # noqa: E402
+
+
+def _load_file_module(relpath: str, name: str | None = None):
+    import importlib.util
+
+    path = PROJECT_ROOT / relpath
+    spec = importlib.util.spec_from_file_location(name or path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def load_file_module():
+    """``load_file_module("scripts/x.py")``: import a file of the checkout that is not in a package
+    (a script, a benchmark, another test module's helpers) as a module."""
+    return _load_file_module
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ Tiny sizes only: this checks that the script works and that its accounting is ri
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
@@ -16,12 +15,8 @@ from PIL import Image
 
 
 @pytest.fixture(scope="module")
-def bench():
-    path = Path(__file__).parents[2] / "benchmarks" / "bench_training.py"
-    spec = importlib.util.spec_from_file_location("bench_training", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(load_file_module):
+    return load_file_module("benchmarks/bench_training.py")
 
 
 def test_count_gflop_counts_forward_and_backward_convolutions(bench):

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("detail_ratio", Path(__file__).parents[2] / "scripts" / "detail_ratio.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def script(load_file_module):
+    return load_file_module("scripts/detail_ratio.py")
 
 
 def _photo() -> np.ndarray:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -10,11 +9,8 @@ import pytest
 
 
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("gan_validations", Path(__file__).parents[2] / "scripts" / "gan_validations.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def script(load_file_module):
+    return load_file_module("scripts/gan_validations.py")
 
 
 def _run(tmp_path: Path, niqe_by_step: dict[int, float], extra: list[dict] = ()) -> Path:

@@ -45,14 +45,9 @@ def test_mismatched_models_and_bad_alpha_are_refused():
         interpolate(a, a, 1.5)
 
 
-def test_sweep_rule_floor_is_bicubic_plus_one_or_the_given_psnr():
+def test_sweep_rule_floor_is_bicubic_plus_one_or_the_given_psnr(load_file_module):
     """scripts/interpolate_models.py's pick: lowest NIQE above the floor (ties to higher PSNR)."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location("interp_script", Path(__file__).parents[2] / "scripts" / "interpolate_models.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_file_module("scripts/interpolate_models.py")
     rows = [{"alpha": a, "psnr": p, "niqe": n, "bicubic_psnr": 29.79}
             for a, p, n in ((0.5, 30.85, 6.4), (0.7, 30.60, 5.9), (0.8, 30.45, 5.6), (0.9, 30.30, 5.3))]
     assert script.pick(rows)["alpha"] == 0.5  # only 0.5 is over 29.79 + 1.0

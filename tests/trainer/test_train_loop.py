@@ -192,15 +192,10 @@ def test_resume_with_more_iterations_extends_a_finished_phase(data, tmp_path):
     assert [e.step for e in of_type(events, "TrainStep")] == [3, 4]
 
 
-def test_export_checkpoint_script_writes_a_checkpoints_ema_or_raw_generator(data, tmp_path):
-    import importlib.util
-    from pathlib import Path
-
+def test_export_checkpoint_script_writes_a_checkpoints_ema_or_raw_generator(data, tmp_path, load_file_module):
     from trainer.modelfile import load_model
 
-    spec = importlib.util.spec_from_file_location("export_checkpoint", Path(__file__).parents[2] / "scripts" / "export_checkpoint.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_file_module("scripts/export_checkpoint.py")
     cfg = tiny_config(data["train"], **{"data.val_dir": str(data["val"]), "runtime.val_interval": 2, "runtime.checkpoint_interval": 2})
     collect(train(cfg, tmp_path / "run"))
     step2 = dict(list_checkpoints(tmp_path / "run"))[2]
