@@ -101,6 +101,26 @@ def web_markdown(name: str, web: dict) -> list[str]:
     return lines
 
 
+def content_loss_text(meta: dict) -> str:
+    """The card's "Content loss" line: ``content_loss`` when the shipper set it, else read from the
+    training configuration stored in the file (the phases that ran), else "not recorded"."""
+    if meta.get("content_loss"):
+        return str(meta["content_loss"])
+    phases = [p for p in (meta.get("config") or {}).get("phases", []) if p.get("iterations", 0) > 0]
+    if not phases:
+        return "not recorded in the model file"
+    used = []
+    for p in phases:
+        content = p.get("content") or {}
+        if content.get("type", "none") != "none" and content.get("weight", 0) > 0:
+            used.append(f"{p.get('name')}: {content['type']} {'/'.join(content.get('layers', []))} "
+                        f"({content.get('criterion', '?')}, weight {content['weight']:g})")
+    if used:
+        return "; ".join(used)
+    pixel = sorted({(p.get("pixel") or {}).get("type", "?") for p in phases})
+    return f"none: {'/'.join(pixel).upper()} pixel loss only (content.type is 'none' in every phase that ran)"
+
+
 def card_markdown(name: str, meta: dict, figures: dict, note: str, web: dict | None = None) -> str:
     """The Markdown model card."""
     hp = meta.get("hparams", {})
@@ -115,7 +135,7 @@ def card_markdown(name: str, meta: dict, figures: dict, note: str, web: dict | N
         f"- Recipe: `{meta.get('recipe', '?')}`; steps: {meta.get('steps', '?')}; wall time: "
         f"{meta.get('wall_time_s', '?')} s on {meta.get('hardware', '?')}",
         f"- Trained on: {json.dumps(meta.get('trained_on', '?'))}",
-        f"- Content loss: {meta.get('content_loss', '?')}",
+        f"- Content loss: {content_loss_text(meta)}",
         f"- Intended for: {meta.get('intended_for', 'clean images')}",
         "",
         "## Quality (PROTOCOL.md: x4, Y channel, shave 4, MATLAB bicubic LR; `srgan-eval` reproduces it)",
