@@ -258,3 +258,15 @@ def test_a_cached_engine_that_fails_later_prepares_torch_then(tmp_path, monkeypa
     img = np.random.default_rng(5).integers(0, 256, (14, 18, 3), dtype=np.uint8)
     assert _levels(up.upscale_array(img), Upscaler(model, backend="torch").upscale_array(img)) <= 1
     assert up.backend == "torch" and up._fp32 is not None and "shape inference failed" in up.backend_label
+
+
+def test_a_model_the_key_cannot_read_runs_uncached(tmp_path, monkeypatch):
+    from trainer.inference import openvino_cache
+
+    def unreadable(*args, **kwargs):
+        raise TypeError("sparse tensors have no bytes")
+
+    monkeypatch.setenv("SRGAN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(openvino_cache, "model_key", unreadable)
+    up = Upscaler(_tiny(channels=6), backend="openvino")
+    assert up.backend == "openvino" and not up.openvino_cached and _entries(tmp_path) == []

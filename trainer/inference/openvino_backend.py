@@ -188,9 +188,13 @@ def start(module: nn.Module, prepare: Callable[[], nn.Module], in_channels: int 
         import openvino as ov
     except ImportError as exc:
         return _refused(f"openvino is not installed ({exc})", None)
-    key = openvino_cache.model_key(module, in_channels, ov.__version__)
+    try:
+        key = openvino_cache.model_key(module, in_channels, ov.__version__)
+    except Exception as exc:  # noqa: BLE001 - a tensor the key cannot read (quantised, sparse): no cache
+        log.info("OpenVINO model not cached: %s", exc)
+        key = None
     blobs = openvino_cache.blob_dir()
-    hit = openvino_cache.lookup(key)
+    hit = openvino_cache.lookup(key) if key is not None else None
     if hit is not None:
         xml, info = hit
         try:
@@ -209,7 +213,8 @@ def start(module: nn.Module, prepare: Callable[[], nn.Module], in_channels: int 
         problem = _reason(exc)[:300]
     if problem is not None:
         return _refused(problem, reference, info)
-    openvino_cache.store(key, backend.model, info)
+    if key is not None:
+        openvino_cache.store(key, backend.model, info)
     return Started(backend, "", info, reference)
 
 
