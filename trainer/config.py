@@ -116,12 +116,19 @@ class PixelLossConfig:
     ``lattice`` > 0 adds ``lattice x`` :func:`trainer.train.losses.lattice_loss`: the spread of the
     batch's mean error over the scale x scale sub-pixel positions, i.e. a constant per-position
     offset, the form a pixel-shuffle checkerboard takes. Independent of ``weight``; 0 = off.
+
+    ``phase_energy`` > 0 adds ``phase_energy x`` :func:`trainer.train.losses.phase_energy_loss`: how
+    much the fine-detail energy depends on the sub-pixel position, beyond HR's. It sees what
+    ``lattice`` cannot: isolated dots at one position of the lattice whose sign follows the content
+    (light on dark fur, dark on light), which average out of the mean error. Measured on a 10k-step
+    GAN run without it: the dots grew after step 3000 (docs/GAN_RECIPE.md). 0 = off.
     """
 
     type: str = field(default="mse", metadata=_choice("mse", "l1", "charbonnier"))
     weight: float = field(default=1.0, metadata=_min(0))
     eps: float = field(default=1e-3, metadata=_min(0, exclusive=True))
     lattice: float = field(default=0.0, metadata=_min(0))
+    phase_energy: float = field(default=0.0, metadata=_min(0))
 
 
 @dataclass(frozen=True)

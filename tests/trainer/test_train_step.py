@@ -18,7 +18,15 @@ from trainer.config import (
     PixelLossConfig,
 )
 from trainer.train.ema import ModelEMA
-from trainer.train.losses import AdversarialLoss, ContentLoss, gradient_penalty, high_pass, lattice_loss, pixel_loss
+from trainer.train.losses import (
+    AdversarialLoss,
+    ContentLoss,
+    gradient_penalty,
+    high_pass,
+    lattice_loss,
+    phase_energy_loss,
+    pixel_loss,
+)
 from trainer.train.step import GANStep, NonFiniteLoss, lr_at
 
 
@@ -274,6 +282,44 @@ def test_step_adds_the_lattice_term_when_asked():
     assert values["g_lattice"] == pytest.approx(expected, rel=1e-5)
     assert values["g_total"] == pytest.approx(values["g_pixel"] + values["g_lattice"], rel=1e-6)
     assert "g_lattice" not in _stepper(_phase())[0](lr, hr)
+
+
+def _photo_batch() -> torch.Tensor:
+    from skimage import data
+
+    img = torch.from_numpy(data.astronaut()[:64, :64].copy()).permute(2, 0, 1).float() / 255
+    return torch.stack([img, img.flip(-1)])
+
+
+def test_phase_energy_loss_sees_dots_whose_sign_follows_the_content():
+    hr = _photo_batch()
+    assert phase_energy_loss(hr, hr, 4) == 0
+    # Dots at one position of 16, light where the image is dark and dark where it is light: their
+    # mean error cancels (the lattice loss hardly sees them), their energy does not.
+    sign = torch.where(hr.mean(1, keepdim=True) > hr.mean(), -1.0, 1.0)
+    dots = torch.zeros_like(hr[:, :1])
+    dots[..., 1::4, 2::4] = 0.06
+    sr = (hr + sign * dots).clamp(0, 1)
+    noisy = (hr + torch.randn(hr.shape, generator=torch.Generator().manual_seed(0)) * 0.06 / 4).clamp(0, 1)  # same energy, no lattice
+    assert phase_energy_loss(sr, hr, 4) > 10 * phase_energy_loss(noisy, hr, 4)
+    assert lattice_loss(sr, hr, 4) < 0.1 * lattice_loss(hr + dots, hr, 4)
+    # Its gradient lowers the dots: at a dot, it points the way the dot went.
+    x = sr.clone().requires_grad_(True)
+    phase_energy_loss(x, hr, 4).backward()
+    at_dots = (x.grad * sign)[..., 1::4, 2::4]
+    assert (at_dots > 0).float().mean() > 0.8
+
+
+def test_step_adds_the_phase_energy_term_when_asked():
+    phase = _phase(pixel=PixelLossConfig(type="l1", weight=1.0, phase_energy=0.1))
+    stepper, g = _stepper(phase)
+    lr, hr = _batch()
+    with torch.no_grad():
+        expected = 0.1 * float(phase_energy_loss(g(lr), hr, 4))
+    values = stepper(lr, hr)
+    assert values["g_phase"] == pytest.approx(expected, rel=1e-4)
+    assert values["g_total"] == pytest.approx(values["g_pixel"] + values["g_phase"], rel=1e-6)
+    assert "g_phase" not in _stepper(_phase())[0](lr, hr)
 
 
 def test_content_loss_backpropagates_to_the_image_and_not_to_vgg():

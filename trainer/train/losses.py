@@ -43,6 +43,31 @@ def lattice_loss(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> torch.Tensor
     return (per_position - per_position.mean(dim=(1, 2), keepdim=True)).pow(2).mean()
 
 
+def phase_energies(x: torch.Tensor, scale: int, sigma: float = 1.0) -> torch.Tensor:
+    """Fine-detail energy at each sub-pixel position relative to the image's mean: (N, C, s, s).
+
+    The detail is ``x`` minus its Gaussian blur of ``sigma`` (:func:`high_pass`); its mean square
+    at each of the ``scale x scale`` output positions is divided by the mean over all positions, so
+    1.0 everywhere means no position is favoured (natural images: within a few percent).
+    """
+    n, c, h, w = x.shape
+    h, w = h - h % scale, w - w % scale
+    detail = high_pass(x.float()[:, :, :h, :w], sigma)
+    energy = detail.pow(2).reshape(n, c, h // scale, scale, w // scale, scale).mean(dim=(2, 4))
+    return energy / energy.mean(dim=(2, 3), keepdim=True).clamp_min(1e-10)
+
+
+def phase_energy_loss(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> torch.Tensor:
+    """Dot-lattice penalty: mean squared difference of SR's and HR's :func:`phase_energies`.
+
+    Zero when the output puts its fine detail on the sub-pixel positions in the proportions the
+    ground truth does; a generator that makes one position of its pixel-shuffle lattice brighter
+    *or darker* than its neighbours (dots whose sign follows the content, which
+    :func:`lattice_loss` cannot see) raises that position's energy and pays for it.
+    """
+    return (phase_energies(sr, scale) - phase_energies(hr, scale).detach()).pow(2).mean()
+
+
 RANDOM_VGG_WARNING = (
     "content.vgg_weights = 'random': the VGG content loss uses UNTRAINED VGG19 weights. This is only "
     "meaningful for benchmarks and tests; a model trained this way is not an SRGAN."

@@ -20,7 +20,16 @@ from torch import nn
 
 from trainer.config import OptimizerConfig, PhaseConfig
 from trainer.train.ema import ModelEMA
-from trainer.train.losses import AdversarialLoss, ContentLoss, feature_matching_loss, gradient_penalty, high_pass, lattice_loss, pixel_loss
+from trainer.train.losses import (
+    AdversarialLoss,
+    ContentLoss,
+    feature_matching_loss,
+    gradient_penalty,
+    high_pass,
+    lattice_loss,
+    phase_energy_loss,
+    pixel_loss,
+)
 
 
 class NonFiniteLoss(RuntimeError):
@@ -212,6 +221,8 @@ class GANStep:
                 terms["g_pixel"] = phase.pixel.weight * pixel_loss(sr, hr, phase.pixel)
             if phase.pixel.lattice > 0:
                 terms["g_lattice"] = phase.pixel.lattice * lattice_loss(sr, hr, hr.shape[-1] // lr.shape[-1])
+            if phase.pixel.phase_energy > 0:
+                terms["g_phase"] = phase.pixel.phase_energy * phase_energy_loss(sr, hr, hr.shape[-1] // lr.shape[-1])
             if self.content is not None:
                 terms["g_content"] = phase.content.weight * self.content(sr, hr)
             if d is not None:
