@@ -47,7 +47,7 @@ import numpy as np
 
 from trainer import zoo
 from trainer.evaluation import image_files, model_upscale_fn, read_rgb_u8, resolve_dataset
-from trainer.metrics import bicubic_upscale, prepare_pair, psnr_y, rgb_to_y, shave
+from trainer.metrics import bicubic_upscale, dot_lattice, prepare_pair, psnr_y, rgb_to_y, shave
 
 
 def laplacian_energy(img_u8: np.ndarray, border: int = 4) -> float:
@@ -62,16 +62,6 @@ def grid_bias(hr_u8: np.ndarray, sr_u8: np.ndarray, period: int = 4, border: int
     err = shave(rgb_to_y(sr_u8) - rgb_to_y(hr_u8), border)
     means = [err[i::period, j::period].mean() for i in range(period) for j in range(period)]
     return float(np.std(means))
-
-
-def dot_lattice(img_u8: np.ndarray, period: int = 4, border: int = 4) -> float:
-    """Coefficient of variation of the fine-detail energy over the ``period x period`` positions."""
-    from scipy import ndimage
-
-    y = shave(rgb_to_y(img_u8).astype(np.float64), border)
-    detail = y - ndimage.gaussian_filter(y, 1.0)
-    energy = np.array([(detail[i::period, j::period] ** 2).mean() for i in range(period) for j in range(period)])
-    return float(energy.std() / max(energy.mean(), 1e-12))
 
 
 def position_error_sums(hr_u8: np.ndarray, sr_u8: np.ndarray, period: int = 4, border: int = 4) -> np.ndarray:

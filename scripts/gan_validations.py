@@ -28,7 +28,7 @@ def validations(run: Path) -> list[dict]:
         except ValueError:
             continue  # a line cut by a crash
         if event.get("event") == "Validation":
-            by_step[int(event["step"])] = {k: event.get(k) for k in ("step", "psnr", "ssim", "niqe")}
+            by_step[int(event["step"])] = {k: event.get(k) for k in ("step", "psnr", "ssim", "niqe", "dot_lattice")}
     return [by_step[s] for s in sorted(by_step)]
 
 
@@ -65,9 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     def fmt(v: float | None, digits: int) -> str:
         return "-" if v is None else f"{v:.{digits}f}"
 
-    print("| step | PSNR | SSIM | NIQE | smoothed NIQE |\n|---|---|---|---|---|")
+    print("| step | PSNR | SSIM | NIQE | smoothed NIQE | dot lattice |\n|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['step']} | {fmt(r['psnr'], 2)} | {fmt(r['ssim'], 4)} | {fmt(r['niqe'], 2)} | {fmt(r['smoothed_niqe'], 2)} |")
+        print(f"| {r['step']} | {fmt(r['psnr'], 2)} | {fmt(r['ssim'], 4)} | {fmt(r['niqe'], 2)} | {fmt(r['smoothed_niqe'], 2)} "
+              f"| {fmt(r.get('dot_lattice'), 3)} |")
     chosen = pick(rows, args.from_step)
     print(f"pick (steps >= {args.from_step}): " + ("none (no candidate has both neighbours validated)" if chosen is None
                                                     else f"step {chosen['step']} (smoothed NIQE {chosen['smoothed_niqe']:.3f})"))

@@ -98,3 +98,9 @@ def test_dot_lattice_sees_content_signed_dots_that_grid_misses(script):
     assert script.dot_lattice(noisy) < 0.15
     same_sign = np.clip(hr.astype(np.int16) + np.abs(dots)[..., None], 0, 255).astype(np.uint8)
     assert script.grid_bias(hr, dotted) < 0.3 * script.grid_bias(hr, same_sign)  # the mean error mostly cancels
+
+
+def test_the_validation_and_the_script_use_one_dot_lattice_measure(script):
+    from trainer import metrics
+
+    assert script.dot_lattice is metrics.dot_lattice

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 
 import numpy as np
@@ -202,6 +203,10 @@ def test_holdout_images_validate_instead_of_training_with_niqe(tmp_path):
     (v,) = of_type(events, "Validation")
     assert v.dataset == "holdout" and set(v.per_image) == {p.name for p in store.holdout_files}
     assert v.niqe is not None and v.hr_niqe is not None and v.niqe > 0
+    # The dot-lattice measure comes with every validation, the HR images' as reference.
+    assert v.dot_lattice is not None and v.dot_lattice > 0 and 0 < v.hr_dot_lattice < 0.5
+    logged = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [e["dot_lattice"] for e in logged if e["event"] == "Validation"] == [pytest.approx(v.dot_lattice)]
     with pytest.raises(ConfigError) as err:
         apply_overrides(load_recipe("quick"), ["data.holdout=2", "data.val_dir='/some/folder'"])
     assert err.value.field == "data.holdout"

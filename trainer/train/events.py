@@ -93,6 +93,8 @@ class Validation:
     samples: tuple[SampleCrops, ...] = ()
     niqe: float | None = None  # mean NIQE of the outputs (runtime.val_niqe), lower is better
     hr_niqe: float | None = None  # of the validation HR images, for reference
+    dot_lattice: float | None = None  # mean trainer.metrics.dot_lattice of the outputs (lower: fewer dots)
+    hr_dot_lattice: float | None = None  # of the validation HR images, for reference
 
 
 @dataclass(frozen=True)

@@ -258,8 +258,11 @@ class _Run:
                              "bicubic_ssim": v.bicubic_ssim, "images": len(v), "step": self.step}
         if v.niqe:
             self.last_metrics["niqe"] = v.last_niqe
+        if v.last_dot_lattice is not None:
+            self.last_metrics["dot_lattice"] = v.last_dot_lattice
         return self._emit(Validation(self.step, phase_name, v.name, psnr, ssim, v.bicubic_psnr, v.bicubic_ssim,
-                                     self.best_psnr, is_best, seconds, per_image, samples, v.last_niqe, v.hr_niqe))
+                                     self.best_psnr, is_best, seconds, per_image, samples, v.last_niqe, v.hr_niqe,
+                                     v.last_dot_lattice, v.hr_dot_lattice))
 
     def _export(self, phase_idx: int, complete: bool) -> ModelExported | None:
         if not self.main:

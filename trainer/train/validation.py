@@ -37,6 +37,13 @@ def _mean_niqe(images: list[np.ndarray], scale: int) -> float | None:
     return float(np.mean(values)) if values else None
 
 
+def _mean_dot_lattice(images: list[np.ndarray], scale: int) -> float | None:
+    """Mean dot-lattice measure on the model's ``scale`` lattice (cheap: a blur per image)."""
+    from trainer.metrics import dot_lattice
+
+    return float(np.mean([dot_lattice(im, period=scale, shave_px=scale) for im in images])) if images and scale > 1 else None
+
+
 def default_val_dir() -> Path | None:
     """The benchmark Set5 folder when present (``../shared/data/benchmarks/Set5``), else None."""
     from trainer.paths import benchmarks_dir
@@ -83,6 +90,9 @@ class Validator:
         self.niqe = niqe
         self.last_niqe: float | None = None
         self.hr_niqe = _mean_niqe([im.hr for im in self.images], scale) if niqe else None
+        #: mean :func:`trainer.metrics.dot_lattice` of the last run's outputs, and of the HR images
+        self.last_dot_lattice: float | None = None
+        self.hr_dot_lattice = _mean_dot_lattice([im.hr for im in self.images], scale)
 
     @property
     def name(self) -> str:
@@ -98,7 +108,7 @@ class Validator:
     def run(self, model: nn.Module, device: torch.device) -> tuple[float, float, dict[str, tuple[float, float]], tuple[SampleCrops, ...], float]:
         """``(psnr, ssim, per_image, samples, seconds)`` of ``model`` (eval mode, fp32, whole images).
         With ``niqe``, :attr:`last_niqe` is then the mean NIQE of the outputs (None when no image
-        is large enough)."""
+        is large enough); :attr:`last_dot_lattice` is always set."""
         from trainer.metrics import psnr_y, ssim_y
         from trainer.tensor import to_numpy, to_tensor
 
@@ -112,8 +122,7 @@ class Validator:
             for i, im in enumerate(self.images):
                 sr = to_numpy(model(to_tensor(im.lr).to(device)).float())
                 per_image[im.name] = (psnr_y(im.hr, sr, shave=self.scale), ssim_y(im.hr, sr, shave=self.scale))
-                if self.niqe:
-                    outputs.append(sr)
+                outputs.append(sr)
                 if i < self.n_samples and self.sample_size:
                     samples.append(self._crops(im, sr))
         finally:
@@ -121,6 +130,7 @@ class Validator:
         psnr = float(np.mean([v[0] for v in per_image.values()]))
         ssim = float(np.mean([v[1] for v in per_image.values()]))
         self.last_niqe = _mean_niqe(outputs, self.scale) if self.niqe else None
+        self.last_dot_lattice = _mean_dot_lattice(outputs, self.scale)
         return psnr, ssim, per_image, tuple(samples), time.perf_counter() - start
 
     def _crops(self, im: _ValImage, sr: np.ndarray) -> SampleCrops:
