@@ -272,16 +272,17 @@ def test_lattice_loss_sees_a_per_position_offset_and_nothing_else():
     torch.testing.assert_close(lattice_loss(torch.cat([sr, hr[:, :, :3]], 2), torch.cat([hr, hr[:, :, :3]], 2), 4), lattice_loss(sr, hr, 4))
 
 
-def test_step_adds_the_lattice_term_when_asked():
-    phase = _phase(pixel=PixelLossConfig(type="l1", weight=1.0, lattice=300.0))
+@pytest.mark.parametrize("field, term, loss", [("lattice", "g_lattice", lattice_loss), ("phase_energy", "g_phase", phase_energy_loss)])
+def test_step_adds_the_positional_terms_when_asked(field, term, loss):
+    phase = _phase(pixel=PixelLossConfig(type="l1", weight=1.0, **{field: 0.5}))
     stepper, g = _stepper(phase)
     lr, hr = _batch()
     with torch.no_grad():
-        expected = 300.0 * float(lattice_loss(g(lr), hr, 4))
+        expected = 0.5 * float(loss(g(lr), hr, 4))
     values = stepper(lr, hr)
-    assert values["g_lattice"] == pytest.approx(expected, rel=1e-5)
-    assert values["g_total"] == pytest.approx(values["g_pixel"] + values["g_lattice"], rel=1e-6)
-    assert "g_lattice" not in _stepper(_phase())[0](lr, hr)
+    assert values[term] == pytest.approx(expected, rel=1e-4)
+    assert values["g_total"] == pytest.approx(values["g_pixel"] + values[term], rel=1e-6)
+    assert term not in _stepper(_phase())[0](lr, hr)
 
 
 def _photo_batch() -> torch.Tensor:
@@ -308,18 +309,6 @@ def test_phase_energy_loss_sees_dots_whose_sign_follows_the_content():
     phase_energy_loss(x, hr, 4).backward()
     at_dots = (x.grad * sign)[..., 1::4, 2::4]
     assert (at_dots > 0).float().mean() > 0.8
-
-
-def test_step_adds_the_phase_energy_term_when_asked():
-    phase = _phase(pixel=PixelLossConfig(type="l1", weight=1.0, phase_energy=0.1))
-    stepper, g = _stepper(phase)
-    lr, hr = _batch()
-    with torch.no_grad():
-        expected = 0.1 * float(phase_energy_loss(g(lr), hr, 4))
-    values = stepper(lr, hr)
-    assert values["g_phase"] == pytest.approx(expected, rel=1e-4)
-    assert values["g_total"] == pytest.approx(values["g_pixel"] + values["g_phase"], rel=1e-6)
-    assert "g_phase" not in _stepper(_phase())[0](lr, hr)
 
 
 def test_content_loss_backpropagates_to_the_image_and_not_to_vgg():
