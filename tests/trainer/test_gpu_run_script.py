@@ -174,7 +174,8 @@ def test_the_bundle_and_the_working_tree_fit_64_mib(tmp_path):
 
 # What the device machine has (the device tool's KINDS.md) and what only optional paths of the core
 # import lazily (foreign models, ONNX/OpenVINO, TIFF): the GPU run never takes those.
-DEVICE_HAS = {"torch", "torchvision", "numpy", "PIL", "skimage", "safetensors"}
+# scipy: scikit-image requires it, so a machine with scikit-image has it (trainer.metrics.dot_lattice blurs with it).
+DEVICE_HAS = {"torch", "torchvision", "numpy", "PIL", "skimage", "scipy", "safetensors"}
 OPTIONAL = {"spandrel", "onnx", "onnxruntime", "openvino", "tifffile", "onnxscript"}
 
 
