@@ -121,7 +121,9 @@ class PixelLossConfig:
     much the fine-detail energy depends on the sub-pixel position, beyond HR's. It sees what
     ``lattice`` cannot: isolated dots at one position of the lattice whose sign follows the content
     (light on dark fur, dark on light), which average out of the mean error. Measured on a 10k-step
-    GAN run without it: the dots grew after step 3000 (docs/GAN_RECIPE.md). 0 = off.
+    GAN run without it: the dots grew after step 3000; but in four A/B runs with it (weights 0.2-2.0,
+    docs/GAN_RECIPE.md) the generator traded the dots for grain or the discriminator won: no recipe
+    uses it. 0 = off.
     """
 
     type: str = field(default="mse", metadata=_choice("mse", "l1", "charbonnier"))
