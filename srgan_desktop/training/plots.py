@@ -22,10 +22,10 @@ PLOTS = (
     ("psnr", "Validation PSNR", "dB", ("psnr",)),
     ("ssim", "Validation SSIM", "", ("ssim",)),
 )
-LABELS = {"g_total": "total", "g_pixel": "pixel", "g_lattice": "lattice", "g_phase": "dot lattice", "g_content": "content (VGG)", "g_adversarial": "adversarial",
+LABELS = {"g_total": "total", "g_pixel": "pixel", "g_lattice": "lattice", "g_phase": "dot lattice", "g_content": "content (VGG)", "g_feature": "D features", "g_adversarial": "adversarial",
           "d_total": "total", "d_real": "real", "d_fake": "fake", "d_gp": "gradient penalty",
           "lr": "generator", "lr_d": "discriminator", "psnr": "model", "ssim": "model"}
-COLOURS = {"g_total": (200, 200, 200), "g_pixel": (66, 133, 244), "g_lattice": (155, 89, 182), "g_phase": (255, 112, 67), "g_content": (52, 168, 83),
+COLOURS = {"g_total": (200, 200, 200), "g_pixel": (66, 133, 244), "g_lattice": (155, 89, 182), "g_phase": (255, 112, 67), "g_content": (52, 168, 83), "g_feature": (0, 172, 193),
            "g_adversarial": (234, 67, 53), "d_total": (200, 200, 200), "d_real": (52, 168, 83),
            "d_fake": (234, 67, 53), "d_gp": (251, 188, 5), "lr": (66, 133, 244), "lr_d": (234, 67, 53),
            "psnr": (66, 133, 244), "ssim": (66, 133, 244)}

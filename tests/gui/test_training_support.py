@@ -51,3 +51,16 @@ def tiny_config(train: Path, val: Path | None, recipe: str = "quick", **more: An
     from trainer.config import apply_overrides, load_recipe
 
     return apply_overrides(load_recipe(recipe), tiny_overrides(train, val, **more))
+
+
+def test_every_generator_term_the_step_logs_is_plotted_with_a_label():
+    import re
+    from pathlib import Path
+
+    from srgan_desktop.training.plots import COLOURS, LABELS
+    from trainer.train.support.run_state import GENERATOR_LOSSES
+
+    step_src = (Path(__file__).parents[2] / "trainer" / "train" / "step.py").read_text()
+    terms = set(re.findall(r'terms\["(g_[a-z]+)"\]', step_src)) | {"g_total"}
+    assert terms >= {"g_pixel", "g_feature", "g_adversarial"}  # the parse found the step's terms
+    assert terms <= set(GENERATOR_LOSSES) and terms <= set(LABELS) and terms <= set(COLOURS)

@@ -22,7 +22,7 @@ import numpy as np
 
 from trainer.train.support.estimate import TIME_LIMIT_NOTICE, Estimate, PhasePlan, ending_text, estimate
 
-GENERATOR_LOSSES = ("g_total", "g_pixel", "g_lattice", "g_phase", "g_content", "g_adversarial")
+GENERATOR_LOSSES = ("g_total", "g_pixel", "g_lattice", "g_phase", "g_content", "g_feature", "g_adversarial")
 DISCRIMINATOR_LOSSES = ("d_total", "d_real", "d_fake", "d_gp")
 RATE_WINDOW = 30  # TrainStep events used for the wall-clock rate behind the ETA
 
