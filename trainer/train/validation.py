@@ -37,11 +37,16 @@ def _mean_niqe(images: list[np.ndarray], scale: int) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def _mean_dot_lattice(images: list[np.ndarray], scale: int) -> float | None:
-    """Mean dot-lattice measure on the model's ``scale`` lattice (cheap: a blur per image)."""
+def _dot_lattice(image: np.ndarray, scale: int) -> float | None:
+    """The dot-lattice measure on the model's ``scale`` lattice (cheap: a blur per image)."""
     from trainer.metrics import dot_lattice
 
-    return float(np.mean([dot_lattice(im, period=scale, shave_px=scale) for im in images])) if images and scale > 1 else None
+    return dot_lattice(image, period=scale, shave_px=scale) if scale > 1 else None
+
+
+def _mean_dot_lattice(values: list[float | None]) -> float | None:
+    kept = [v for v in values if v is not None]
+    return float(np.mean(kept)) if kept else None
 
 
 def default_val_dir() -> Path | None:
@@ -92,7 +97,7 @@ class Validator:
         self.hr_niqe = _mean_niqe([im.hr for im in self.images], scale) if niqe else None
         #: mean :func:`trainer.metrics.dot_lattice` of the last run's outputs, and of the HR images
         self.last_dot_lattice: float | None = None
-        self.hr_dot_lattice = _mean_dot_lattice([im.hr for im in self.images], scale)
+        self.hr_dot_lattice = _mean_dot_lattice([_dot_lattice(im.hr, scale) for im in self.images])
 
     @property
     def name(self) -> str:
@@ -117,12 +122,15 @@ class Validator:
         model.eval()
         per_image: dict[str, tuple[float, float]] = {}
         samples: list[SampleCrops] = []
-        outputs = []
+        outputs = []  # kept for NIQE only (a large validation set's outputs need not stay in memory)
+        dots = []
         try:
             for i, im in enumerate(self.images):
                 sr = to_numpy(model(to_tensor(im.lr).to(device)).float())
                 per_image[im.name] = (psnr_y(im.hr, sr, shave=self.scale), ssim_y(im.hr, sr, shave=self.scale))
-                outputs.append(sr)
+                dots.append(_dot_lattice(sr, self.scale))
+                if self.niqe:
+                    outputs.append(sr)
                 if i < self.n_samples and self.sample_size:
                     samples.append(self._crops(im, sr))
         finally:
@@ -130,7 +138,7 @@ class Validator:
         psnr = float(np.mean([v[0] for v in per_image.values()]))
         ssim = float(np.mean([v[1] for v in per_image.values()]))
         self.last_niqe = _mean_niqe(outputs, self.scale) if self.niqe else None
-        self.last_dot_lattice = _mean_dot_lattice(outputs, self.scale)
+        self.last_dot_lattice = _mean_dot_lattice(dots)
         return psnr, ssim, per_image, tuple(samples), time.perf_counter() - start
 
     def _crops(self, im: _ValImage, sr: np.ndarray) -> SampleCrops:
