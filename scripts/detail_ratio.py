@@ -59,9 +59,7 @@ def laplacian_energy(img_u8: np.ndarray, border: int = 4) -> float:
 
 def grid_bias(hr_u8: np.ndarray, sr_u8: np.ndarray, period: int = 4, border: int = 4) -> float:
     """Std of the mean Y error over the ``period x period`` output positions (Y levels)."""
-    err = shave(rgb_to_y(sr_u8) - rgb_to_y(hr_u8), border)
-    means = [err[i::period, j::period].mean() for i in range(period) for j in range(period)]
-    return float(np.std(means))
+    return pooled_grid(position_error_sums(hr_u8, sr_u8, period, border))
 
 
 def position_error_sums(hr_u8: np.ndarray, sr_u8: np.ndarray, period: int = 4, border: int = 4) -> np.ndarray:
@@ -138,8 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         sums, dots = np.zeros((2, 4, 4)), []
         for hr, lr in pairs:
             sr = fn(lr)
-            sums += position_error_sums(hr, sr)
-            row = [psnr_y(hr, sr), laplacian_energy(sr) / laplacian_energy(hr), grid_bias(hr, sr), colour_shift(hr, sr), overshoot(hr, sr)]
+            own = position_error_sums(hr, sr)  # this image's grid, and its share of the set's
+            sums += own
+            row = [psnr_y(hr, sr), laplacian_energy(sr) / laplacian_energy(hr), pooled_grid(own), colour_shift(hr, sr), overshoot(hr, sr)]
             dots.append(dot_lattice(sr))
             if args.niqe:
                 from trainer.niqe import niqe
