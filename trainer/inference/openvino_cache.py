@@ -52,14 +52,19 @@ def cache_root() -> Path | None:
 
 
 def _cpu_name() -> str:
+    """The CPU's model and instruction-set flags (a VM may hide AVX-512 from one model name)."""
+    found: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
             for line in f:
-                if line.startswith(("model name", "flags")):
-                    return line.strip()
+                key = line.split(":", 1)[0].strip()
+                if key in ("model name", "flags") and key not in found:
+                    found[key] = line.strip()
+                if len(found) == 2:
+                    break
     except OSError:
         pass
-    return platform.processor()
+    return " | ".join(found.values()) or platform.processor()
 
 
 def model_key(module: nn.Module, in_channels: int, openvino_version: str) -> str:
