@@ -123,7 +123,9 @@ class PixelLossConfig:
     (light on dark fur, dark on light), which average out of the mean error. Measured on a 10k-step
     GAN run without it: the dots grew after step 3000; but in four A/B runs with it (weights 0.2-2.0,
     docs/GAN_RECIPE.md) the generator traded the dots for grain or the discriminator won: no recipe
-    uses it. 0 = off.
+    uses it. 0 = off. ``phase_energy_form``: ``excess`` (only a position's excess over the image's
+    mean, so it can only take detail away from a dotted position) or ``relative`` (the first,
+    symmetric form: SR's and HR's relative energies per position compared; lowered by grain too).
     """
 
     type: str = field(default="mse", metadata=_choice("mse", "l1", "charbonnier"))
@@ -131,6 +133,7 @@ class PixelLossConfig:
     eps: float = field(default=1e-3, metadata=_min(0, exclusive=True))
     lattice: float = field(default=0.0, metadata=_min(0))
     phase_energy: float = field(default=0.0, metadata=_min(0))
+    phase_energy_form: str = field(default="excess", metadata=_choice("excess", "relative"))
 
 
 @dataclass(frozen=True)

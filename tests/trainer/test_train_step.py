@@ -292,9 +292,10 @@ def _photo_batch() -> torch.Tensor:
     return torch.stack([img, img.flip(-1)])
 
 
-def test_phase_energy_loss_sees_dots_whose_sign_follows_the_content():
+@pytest.mark.parametrize("form", ["excess", "relative"])
+def test_phase_energy_loss_sees_dots_whose_sign_follows_the_content(form):
     hr = _photo_batch()
-    assert phase_energy_loss(hr, hr, 4) == 0
+    assert phase_energy_loss(hr, hr, 4, form) == 0
     # Dots at one position of 16, light where the image is dark and dark where it is light: their
     # mean error cancels (the lattice loss hardly sees them), their energy does not.
     sign = torch.where(hr.mean(1, keepdim=True) > hr.mean(), -1.0, 1.0)
@@ -302,11 +303,11 @@ def test_phase_energy_loss_sees_dots_whose_sign_follows_the_content():
     dots[..., 1::4, 2::4] = 0.06
     sr = (hr + sign * dots).clamp(0, 1)
     noisy = (hr + torch.randn(hr.shape, generator=torch.Generator().manual_seed(0)) * 0.06 / 4).clamp(0, 1)  # same energy, no lattice
-    assert phase_energy_loss(sr, hr, 4) > 10 * phase_energy_loss(noisy, hr, 4)
+    assert phase_energy_loss(sr, hr, 4, form) > 10 * phase_energy_loss(noisy, hr, 4, form)
     assert lattice_loss(sr, hr, 4) < 0.1 * lattice_loss(hr + dots, hr, 4)
     # Its gradient lowers the dots: at a dot, it points the way the dot went.
     x = sr.clone().requires_grad_(True)
-    phase_energy_loss(x, hr, 4).backward()
+    phase_energy_loss(x, hr, 4, form).backward()
     at_dots = (x.grad * sign)[..., 1::4, 2::4]
     assert (at_dots > 0).float().mean() > 0.8
 
@@ -414,6 +415,18 @@ def test_channels_last_auto_means_cuda_and_cpu():
     cpu, cuda, mps = torch.device("cpu"), torch.device("cuda"), torch.device("mps")
     assert use_channels_last("auto", cuda) and use_channels_last("auto", cpu) and not use_channels_last("auto", mps)
     assert use_channels_last("on", mps) and not use_channels_last("off", cuda) and not use_channels_last("off", cpu)
+
+
+def test_phase_energy_relative_form_is_lowered_by_grain_and_unknown_forms_are_refused():
+    # What gan15 showed: the symmetric form drops when the same detail is added everywhere.
+    hr = _photo_batch()
+    dots = torch.zeros_like(hr[:, :1])
+    dots[..., 1::4, 2::4] = 0.06
+    sr = (hr + dots).clamp(0, 1)
+    grain = torch.randn(hr.shape, generator=torch.Generator().manual_seed(1)) * 0.03
+    assert phase_energy_loss((sr + grain).clamp(0, 1), hr, 4, "relative") < 0.5 * phase_energy_loss(sr, hr, 4, "relative")
+    with pytest.raises(ValueError, match="unknown phase_energy form 'sym'"):
+        phase_energy_loss(sr, hr, 4, "sym")
 
 
 def test_phase_energy_loss_only_pushes_the_dotted_position_down():

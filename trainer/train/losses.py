@@ -59,19 +59,33 @@ def phase_energies(x: torch.Tensor, scale: int, sigma: float = 1.0) -> torch.Ten
     return detail.pow(2).reshape(n, c, h // scale, scale, w // scale, scale).mean(dim=(2, 4))
 
 
-def phase_energy_loss(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> torch.Tensor:
-    """Dot-lattice penalty: the fine-detail energy of SR at each sub-pixel position *above* SR's
-    mean over the positions (relative to that mean), beyond HR's own relative excess there, squared.
+def phase_energy_loss(sr: torch.Tensor, hr: torch.Tensor, scale: int, form: str = "excess") -> torch.Tensor:
+    """Dot-lattice penalty: how much SR's fine-detail energy depends on the sub-pixel position,
+    beyond how much HR's does.
 
-    Zero when no position of the output carries more detail, relative to the others, than the
-    ground truth's does; a generator that makes one position of its pixel-shuffle lattice brighter
-    *or darker* than its neighbours (dots whose sign follows the content, which :func:`lattice_loss`
-    cannot see) raises that position's energy and pays for it. Only the excess is penalised and the
-    mean is held constant in the gradient, so the loss can only push the dotted position down.
-    Measured (docs/GAN_RECIPE.md): two symmetric forms were lowered by raising the other positions
+    ``form="excess"`` (default): the energy of each position *above* SR's mean over the positions
+    (relative to that mean), beyond HR's own relative excess there, squared. Zero when no position
+    of the output carries more detail, relative to the others, than the ground truth's does; a
+    generator that makes one position of its pixel-shuffle lattice brighter *or darker* than its
+    neighbours (dots whose sign follows the content, which :func:`lattice_loss` cannot see) raises
+    that position's energy and pays for it. Only the excess is penalised and the mean is held
+    constant in the gradient, so the loss can only push the dotted position down.
+
+    ``form="relative"``: the first form (run ``gan15``): SR's and HR's energies per position, each
+    divided by its own mean over the positions (gradient through SR's mean), squared difference.
+    Symmetric, so adding the same detail everywhere (grain) lowers it as well as removing the dots.
+
+    Measured (docs/GAN_RECIPE.md): symmetric forms were lowered by raising the other positions
     instead (grain everywhere): runs with them lost 0.27 and 1.1 dB on Set14 in 500 steps.
     """
+    if form not in ("excess", "relative"):
+        raise ValueError(f"unknown phase_energy form {form!r} (excess, relative)")
     e_sr, e_hr = phase_energies(sr, scale), phase_energies(hr, scale).detach()
+    if form == "relative":
+        # As gan15 ran it: floor 1e-10, SR's mean inside the gradient.
+        rel_sr = e_sr / e_sr.mean(dim=(2, 3), keepdim=True).clamp_min(1e-10)
+        rel_hr = e_hr / e_hr.mean(dim=(2, 3), keepdim=True).clamp_min(1e-10)
+        return (rel_sr - rel_hr).pow(2).mean()
     mean_sr = e_sr.mean(dim=(2, 3), keepdim=True).detach().clamp_min(_ENERGY_FLOOR)
     mean_hr = e_hr.mean(dim=(2, 3), keepdim=True).clamp_min(_ENERGY_FLOOR)
     # Each excess relative to its own image's mean: bounded (at most scale**2 - 1), so a flat HR crop

@@ -222,7 +222,8 @@ class GANStep:
             if phase.pixel.lattice > 0:
                 terms["g_lattice"] = phase.pixel.lattice * lattice_loss(sr, hr, hr.shape[-1] // lr.shape[-1])
             if phase.pixel.phase_energy > 0:
-                terms["g_phase"] = phase.pixel.phase_energy * phase_energy_loss(sr, hr, hr.shape[-1] // lr.shape[-1])
+                terms["g_phase"] = phase.pixel.phase_energy * phase_energy_loss(sr, hr, hr.shape[-1] // lr.shape[-1],
+                                                                                    phase.pixel.phase_energy_form)
             if self.content is not None:
                 terms["g_content"] = phase.content.weight * self.content(sr, hr)
             if d is not None:
