@@ -300,6 +300,9 @@ def infer_srresnet_hparams(state: Mapping[str, torch.Tensor]) -> dict[str, Any] 
     needed = ("head.0.weight", "body_tail.0.weight", "tail.weight")
     if not all(k in state for k in needed) or not all(_SRRESNET_KEY.fullmatch(k) for k in state):
         return None  # e.g. WDRN shares head/tail names but has "blocks.*" keys
+    if any(re.match(r"upsample\.\d+\.weight$", k) and state[k].ndim == 4 and state[k].shape[0] == state[k].shape[1]
+           for k in state):
+        return None  # a resize-conv upsampler (nearest or bilinear: the weights cannot tell); needs the file's metadata
     blocks = {int(m.group(1)) for k in state if (m := re.match(r"body\.(\d+)\.", k))}
     ups = {int(m.group(1)) for k in state if (m := re.match(r"upsample\.(\d+)\.weight$", k)) and state[k].ndim == 4}
     return {

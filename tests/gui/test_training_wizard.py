@@ -144,7 +144,7 @@ def test_model_page_fine_tunes_a_user_model(qtbot, env_dirs, no_vgg, tmp_path):
     page.finetune.setChecked(True)
     config = w.draft.build()
     assert config.model.init_weights == str(path) and config.data.scale == 2
-    assert config.model.hparams == {"num_blocks": 2, "channels": 8, "bicubic_skip": False}
+    assert config.model.hparams == {"num_blocks": 2, "channels": 8, "bicubic_skip": False, "upsampler": "pixelshuffle"}
     assert not page.arch.isEnabled()  # the file decides the architecture
     w.close()
 

@@ -25,6 +25,13 @@ def _srresnet() -> nn.Module:
     return model.eval()
 
 
+def _srresnet_resize_conv() -> nn.Module:
+    from trainer.models import build
+
+    torch.manual_seed(4)
+    return build("srresnet", num_blocks=1, channels=8, upsampler="bilinear_conv").eval()
+
+
 def _rrdbnet() -> nn.Module:
     from spandrel.architectures.ESRGAN import ESRGAN  # spandrel's RRDBNet class
 
@@ -45,7 +52,8 @@ def _onnx_run(data: bytes, x: torch.Tensor, fp16: bool) -> np.ndarray:
     return session.run(None, {name: x.numpy().astype(np.float16 if fp16 else np.float32)})[0].astype(np.float32)
 
 
-@pytest.mark.parametrize("make", [_srresnet, _rrdbnet, _compact], ids=["srresnet", "rrdbnet", "srvggnetcompact"])
+@pytest.mark.parametrize("make", [_srresnet, _srresnet_resize_conv, _rrdbnet, _compact],
+                         ids=["srresnet", "srresnet-resize-conv", "rrdbnet", "srvggnetcompact"])
 @pytest.mark.parametrize("fp16", [False, True], ids=["fp32", "fp16"])
 def test_onnx_matches_torch_at_any_size(make, fp16):
     model = make()

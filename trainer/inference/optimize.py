@@ -31,6 +31,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from trainer.inference import fusion
+from trainer.models.common import TiedSubpixelConv
 
 # Probe size for the numerical checks and the model survey: big enough for every layer to see
 # interior pixels, small enough to cost milliseconds even for a 16-block SRResNet.
@@ -68,7 +69,7 @@ def survey(model: nn.Module, in_channels: int = 3) -> ModelInfo:
             # An in-place module returns its input: count that memory once.
             fresh = all(t.data_ptr() != output.data_ptr() for t in tensors)
             peak[0] = max(peak[0], sum(t.numel() for t in tensors) + (output.numel() if fresh else 0))
-        if isinstance(module, (nn.Conv2d, fusion.FusedConv)) and tensors:
+        if isinstance(module, (nn.Conv2d, fusion.FusedConv, TiedSubpixelConv)) and tensors:
             convs.append((module, tensors[0].shape[-2]))
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())]
@@ -84,7 +85,7 @@ def survey(model: nn.Module, in_channels: int = 3) -> ModelInfo:
     radius = 0.0
     for conv, size in convs:
         k = conv.weight.shape[-2]
-        radius += conv.dilation[0] * (k // 2) * _PROBE / size
+        radius += getattr(conv, "dilation", (1,))[0] * (k // 2) * _PROBE / size
     # Functional resampling inside forward (bicubic pre-upsampling, bicubic skips) is invisible to
     # hooks; bicubic reads 2 pixels either side.
     radius += 2.0
@@ -93,6 +94,17 @@ def survey(model: nn.Module, in_channels: int = 3) -> ModelInfo:
     per_px = max(peak[0], y.numel() + x.numel()) / (_PROBE * _PROBE)
     bytes_per_pixel = 4.0 * 1.1 * per_px
     return ModelInfo(scale=scale, in_channels=in_channels, receptive_radius=radius, bytes_per_pixel=bytes_per_pixel)
+
+
+def untie_subpixel_convs(model: nn.Module) -> int:
+    """Replace every :class:`~trainer.models.common.TiedSubpixelConv` (a resize-convolution kept as
+    one learnt kernel) by the plain conv it computes, in place; return the count. The later
+    rewrites, the CPU fusion and the exporters then see an ordinary pixel-shuffle network."""
+    found = [(parent, name, child) for parent in model.modules() for name, child in parent.named_children()
+             if isinstance(child, TiedSubpixelConv)]
+    for parent, name, child in found:
+        setattr(parent, name, child.to_conv())
+    return len(found)
 
 
 def fold_batchnorm(model: nn.Module) -> int:
@@ -279,7 +291,7 @@ def prepare_for_inference(
         expected = ref(probe)
     fast = ref
     # Each rewrite is applied to a copy and kept only if the probe output is unchanged.
-    for rewrite in (fold_batchnorm, rewrite_subpixel_tail, activations_before_shuffle, inplace_activations):
+    for rewrite in (untie_subpixel_convs, fold_batchnorm, rewrite_subpixel_tail, activations_before_shuffle, inplace_activations):
         candidate = copy.deepcopy(fast)
         if rewrite(candidate):
             fast = _checked(candidate, fast, probe, expected)

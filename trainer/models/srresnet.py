@@ -19,6 +19,10 @@ class SRResNet(nn.Module):
 
     ``bicubic_skip`` adds the bicubic-upscaled input to the output, so the network learns only the
     residual over bicubic; it converges much faster on small data and compute and adds no parameters.
+
+    ``upsampler``: ``pixelshuffle`` (the paper's) or a resize-convolution, ``nearest_conv`` /
+    ``bilinear_conv`` (:class:`~trainer.models.common.TiedSubpixelConv`: every sub-pixel position
+    gets the same gain, so the pixel-shuffle lattice a GAN can exploit is not there to learn).
     """
 
     def __init__(
@@ -29,6 +33,7 @@ class SRResNet(nn.Module):
         channels: int = 64,
         in_channels: int = 3,
         bicubic_skip: bool = False,
+        upsampler: str = "pixelshuffle",
     ) -> None:
         super().__init__()
         self.scale = check_scale(scale)
@@ -36,7 +41,7 @@ class SRResNet(nn.Module):
         self.head = nn.Sequential(nn.Conv2d(in_channels, channels, 9, padding=4), nn.PReLU())
         self.body = nn.Sequential(*[ResidualBlock(channels) for _ in range(num_blocks)])
         self.body_tail = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels))
-        self.upsample = Upsampler(channels, scale)
+        self.upsample = Upsampler(channels, scale, upsampler)
         self.tail = nn.Conv2d(channels, in_channels, 9, padding=4)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -49,7 +54,8 @@ class SRResNet(nn.Module):
 
 
 def srresnet(
-    *, scale: int = 4, num_blocks: int = 16, channels: int = 64, bicubic_skip: bool = False
+    *, scale: int = 4, num_blocks: int = 16, channels: int = 64, bicubic_skip: bool = False,
+    upsampler: str = "pixelshuffle",
 ) -> SRResNet:
     """Factory registered as ``srresnet`` (B=16 by default; B=5 is the seed projects' compact model)."""
-    return SRResNet(scale=scale, num_blocks=num_blocks, channels=channels, bicubic_skip=bicubic_skip)
+    return SRResNet(scale=scale, num_blocks=num_blocks, channels=channels, bicubic_skip=bicubic_skip, upsampler=upsampler)

@@ -82,13 +82,43 @@ def build_generator(config: TrainingConfig) -> nn.Module:
             raise FileNotFoundError(f"{path}: model file for model.init_weights not found")
         source = load_model(path)
         built = describe_generator(config, model)
-        if source.arch != built.arch or dict(source.hparams) != dict(built.hparams):
+        if _retied(source.arch, dict(source.hparams), built.arch, dict(built.hparams)):
+            _load_retied(model, source.module)
+        elif source.arch != built.arch or dict(source.hparams) != dict(built.hparams):
             raise ValueError(
                 f"{path}: model.init_weights holds {source.arch} {dict(source.hparams)}, but the config builds "
                 f"{built.arch} {dict(built.hparams)}; set model.arch/model.hparams to match"
             )
-        model.load_state_dict(source.module.state_dict())
+        else:
+            model.load_state_dict(source.module.state_dict())
     return model
+
+
+def _retied(src_arch: str, src: dict, arch: str, hp: dict) -> bool:
+    """Whether the init file differs from the built network only by a pixel-shuffle upsampler where
+    the config asks for a resize-convolution: then it starts from the file's least-squares fit."""
+    if src_arch != arch or src.get("upsampler", "pixelshuffle") != "pixelshuffle":
+        return False
+    if hp.get("upsampler", "pixelshuffle") == "pixelshuffle":
+        return False
+    return {k: v for k, v in src.items() if k != "upsampler"} == {k: v for k, v in hp.items() if k != "upsampler"}
+
+
+def _load_retied(model: nn.Module, source: nn.Module) -> None:
+    """Load ``source``'s weights into ``model``, fitting each free sub-pixel conv of its upsampler to
+    the tied form (:meth:`trainer.models.common.TiedSubpixelConv.load_from_subpixel`)."""
+    from trainer.models.common import TiedSubpixelConv
+
+    state = source.state_dict()
+    tied = {name: m for name, m in model.named_modules() if isinstance(m, TiedSubpixelConv)}
+    plain = {k: v for k, v in state.items() if k.rsplit(".", 1)[0] not in tied}
+    missing, unexpected = model.load_state_dict(plain, strict=False)
+    expected_missing = {f"{name}.{p}" for name in tied for p in ("weight", "bias")}
+    if set(missing) != expected_missing or unexpected:
+        raise ValueError(f"init weights do not fit the network: missing {sorted(set(missing) - expected_missing)}, "
+                         f"unexpected {sorted(unexpected)}")
+    for name, m in tied.items():
+        m.load_from_subpixel(state[f"{name}.weight"], state[f"{name}.bias"])
 
 
 def describe_generator(config: TrainingConfig, module: nn.Module) -> LoadedModel:
