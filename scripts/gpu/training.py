@@ -89,11 +89,14 @@ def _init(ctx: Context, spec: RunSpec, cfg, exported: dict[str, dict[str, Any]])
 
 
 def _matches(path: Path, want: dict[str, Any]) -> bool:
+    """Whether the model file at ``path`` can start the run (``model.init_weights``): the same
+    network, or a pixel-shuffle one for a resize-conv run (the trainer fits the upsampler)."""
     from trainer.modelfile import read_metadata
+    from trainer.train.setup import init_compatible
 
     meta = read_metadata(path)
     hp = {**meta.get("hparams", {}), "scale": meta.get("scale", meta.get("hparams", {}).get("scale"))}
-    return meta.get("arch") == want["arch"] and all(hp.get(k) == v for k, v in want["hparams"].items())
+    return init_compatible(str(meta.get("arch")), hp, want["arch"], want["hparams"])
 
 
 def _config(ctx: Context, spec: RunSpec, exported: dict[str, dict[str, Any]], end: float, rec: R.Record):

@@ -29,7 +29,7 @@ MUST_RUN = {
     "a": {"engine_fp32", "engine_fp16", "engine_bf16", "fp16_overflow_fallback", "tiled_vs_whole_fp32",
           "tiled_vs_whole_auto", "oom_backoff_simulated", "amp_step_fp16", "amp_step_bf16", "resume"},
     "b": {"roofline", "bench_inference", "bench_training"},
-    "c": {"srresnet_x4", "srgan_x4", "photo_x4"},
+    "c": {"srresnet_rc_x4", "srgan_x4", "photo_x4"},
     "d": {"qt_free"},
 }
 
@@ -81,7 +81,7 @@ def test_what_comes_back_fits_the_device_tool(smoke):
     assert all(p.stat().st_size <= 16 * MiB for p in entries)
     assert sum(p.stat().st_size for p in entries) <= 64 * MiB
     names = {p.name for p in entries}
-    assert {"gpu_run.log", "results.jsonl", "summary.txt", "bench.zip", "srresnet_x4.zip", "srgan_x4.zip", "photo_x4.zip"} <= names
+    assert {"gpu_run.log", "results.jsonl", "summary.txt", "bench.zip", "srresnet_rc_x4.zip", "srgan_x4.zip", "photo_x4.zip"} <= names
 
 
 def test_returned_models_load_and_carry_their_set5_figures(smoke, tmp_path):
@@ -123,12 +123,23 @@ def test_packer_splits_and_drops_within_the_limits(tmp_path):
         assert sorted(zf.namelist()) == ["DROPPED.txt", "m0.pt", "m3.pt"]
 
 
+def test_a_resize_conv_run_may_start_from_the_shipped_pixel_shuffle_model():
+    from gpu.training import _matches
+
+    shipped = ROOT / "resources" / "models" / "srresnet_x4.safetensors"
+    base = {"scale": 4, "num_blocks": 16, "channels": 64, "bicubic_skip": True}
+    assert _matches(shipped, {"arch": "srresnet", "hparams": {**base, "upsampler": "bilinear_conv"}})  # fitted
+    assert _matches(shipped, {"arch": "srresnet", "hparams": base})
+    assert not _matches(shipped, {"arch": "srresnet", "hparams": {**base, "channels": 32}})
+    assert not _matches(shipped, {"arch": "wdrn", "hparams": base})
+
+
 def test_plan_is_data_and_overrides_name_their_run(tmp_path):
     from gpu.plan import DEFAULT_PLAN, load_plan
 
-    plan = load_plan(None, ["srgan_x4:phases.gan.adversarial.weight=1e-2"])
+    plan = load_plan(None, ["srgan_x4:phases.gan.adversarial.weight=3e-2"])
     gan = next(r for r in plan if r.name == "srgan_x4")
-    assert gan.overrides["phases.gan.adversarial.weight"] == 1e-2
+    assert gan.overrides["phases.gan.adversarial.weight"] == 3e-2
     default_gan = next(r for r in DEFAULT_PLAN if r.name == "srgan_x4")
     assert default_gan.recipe == "srgan-dfm" and default_gan.overrides["data.holdout"] == 6  # issue 13's recipe and rule
     path = tmp_path / "plan.json"

@@ -94,6 +94,19 @@ def build_generator(config: TrainingConfig) -> nn.Module:
     return model
 
 
+def init_compatible(src_arch: str, src: dict, arch: str, hp: dict) -> bool:
+    """Whether a model file of ``src_arch`` / ``src`` can start a network ``arch`` / ``hp`` through
+    ``model.init_weights``: the same network, or one that differs only by the upsampler (see
+    :func:`_retied`). Missing hyperparameters count as their defaults."""
+    from trainer import models
+
+    try:
+        src, hp = models.full_hparams(src_arch, src), models.full_hparams(arch, hp)
+    except (KeyError, TypeError):
+        return False
+    return (src_arch == arch and src == hp) or _retied(src_arch, src, arch, hp)
+
+
 def _retied(src_arch: str, src: dict, arch: str, hp: dict) -> bool:
     """Whether the init file differs from the built network only by a pixel-shuffle upsampler where
     the config asks for a resize-convolution: then it starts from the file's least-squares fit."""
