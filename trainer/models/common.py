@@ -36,13 +36,14 @@ class ResidualBlock(nn.Module):
 UPSAMPLERS = ("pixelshuffle", "nearest_conv", "bilinear_conv")
 
 
-def _phase_matrices(interp: str) -> torch.Tensor:
-    """(2, 3, 3): for output phase ``a`` of a x2 resize, ``M[a, r, t]`` = the weight of the input
-    pixel at offset ``r - 1`` in the resized pixel that a 3x3 conv's tap ``t - 1`` reads.
+def _phase_map(interp: str) -> torch.Tensor:
+    """(36, 9): the linear map from a 3x3 kernel at the high resolution (taps ``t``, flattened) to the
+    four 3x3 phase kernels at the low resolution, rows ordered ``(a, b, r, q)``.
 
     Upsampling x2 then a 3x3 convolution at the high resolution is, exactly, a 3x3 convolution at
     the low resolution with 4 output phases (one per sub-pixel position) and a pixel shuffle; the
-    phase kernels are ``M[a] @ w @ M[b].T``, all built from the one 3x3 kernel ``w``.
+    kernel of phase ``(a, b)`` is ``M[a] @ w @ M[b].T``, where ``M[a, r, t]`` = the weight of the
+    input pixel at offset ``r - 1`` in the resized pixel that the conv's tap ``t - 1`` reads.
     """
     if interp == "nearest":  # resized pixel 2i+a+t reads input pixel floor((a+t)/2)
         m0 = [[1, 0, 0], [0, 1, 1], [0, 0, 0]]
@@ -52,7 +53,9 @@ def _phase_matrices(interp: str) -> torch.Tensor:
         m1 = [[0.25, 0, 0], [0.75, 0.75, 0.25], [0, 0.25, 0.75]]
     else:
         raise ValueError(f"unknown interpolation {interp!r} (nearest, bilinear)")
-    return torch.tensor([m0, m1], dtype=torch.float64)
+    m = torch.tensor([m0, m1], dtype=torch.float64)
+    basis = torch.eye(9, dtype=torch.float64).reshape(9, 3, 3)
+    return torch.einsum("ars,nst,bqt->abrqn", m, basis, m).reshape(36, 9)
 
 
 class TiedSubpixelConv(nn.Module):
@@ -76,7 +79,7 @@ class TiedSubpixelConv(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, interp: str = "nearest") -> None:
         super().__init__()
         self.interp = interp
-        self.register_buffer("phases", _phase_matrices(interp).float(), persistent=False)
+        self.register_buffer("tap_map", _phase_map(interp).float(), persistent=False)
         conv = nn.Conv2d(in_channels, out_channels, 3, padding=1)  # its default initialisation
         self.weight = nn.Parameter(conv.weight.detach().clone())
         self.bias = nn.Parameter(conv.bias.detach().clone())
@@ -84,9 +87,10 @@ class TiedSubpixelConv(nn.Module):
     def phase_kernels(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The equivalent sub-pixel conv's weight (4 C_out, C_in, 3, 3) and bias (4 C_out), in
         :class:`~torch.nn.PixelShuffle` channel order (``c * 4 + 2 * a + b``)."""
-        m = self.phases.to(self.weight.dtype)
-        k = torch.einsum("ars,oist,bqt->oabirq", m, self.weight, m)  # (C_out, 2, 2, C_in, 3, 3)
-        return k.reshape(-1, *self.weight.shape[1:]), self.bias.repeat_interleave(4)
+        c_out, c_in = self.weight.shape[:2]
+        k = self.weight.reshape(c_out, c_in, 9) @ self.tap_map.to(self.weight.dtype).T  # (C_out, C_in, 36)
+        k = k.reshape(c_out, c_in, 2, 2, 3, 3).permute(0, 2, 3, 1, 4, 5)  # (C_out, a, b, C_in, 3, 3)
+        return k.reshape(-1, c_in, 3, 3), self.bias.repeat_interleave(4)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weight, bias = self.phase_kernels()
@@ -106,9 +110,7 @@ class TiedSubpixelConv(nn.Module):
         """Set the kernel to the least-squares fit of a free sub-pixel conv's (4 C_out, C_in, 3, 3)
         ``weight`` (e.g. a trained pixel-shuffle SRResNet's) and the mean of its phase biases, so
         a resize-conv network can start from one. Returns the relative residual of the fit."""
-        m = _phase_matrices(self.interp)
-        basis = torch.eye(9, dtype=torch.float64).reshape(9, 3, 3)
-        t = torch.einsum("ars,nst,bqt->abrqn", m, basis, m).reshape(36, 9)  # phase kernels per tap
+        t = _phase_map(self.interp)
         c_out, c_in = self.weight.shape[:2]
         target = weight.double().reshape(c_out, 2, 2, c_in, 3, 3).permute(1, 2, 4, 5, 0, 3).reshape(36, -1)
         fit = torch.linalg.lstsq(t, target).solution  # (9, C_out * C_in)
