@@ -82,13 +82,14 @@ def build_generator(config: TrainingConfig) -> nn.Module:
             raise FileNotFoundError(f"{path}: model file for model.init_weights not found")
         source = load_model(path)
         built = describe_generator(config, model)
-        if _retied(source.arch, dict(source.hparams), built.arch, dict(built.hparams)):
-            _load_retied(model, source.module)
-        elif source.arch != built.arch or dict(source.hparams) != dict(built.hparams):
+        src, hp = dict(source.hparams), dict(built.hparams)
+        if not init_compatible(source.arch, src, built.arch, hp):
             raise ValueError(
-                f"{path}: model.init_weights holds {source.arch} {dict(source.hparams)}, but the config builds "
-                f"{built.arch} {dict(built.hparams)}; set model.arch/model.hparams to match"
+                f"{path}: model.init_weights holds {source.arch} {src}, but the config builds "
+                f"{built.arch} {hp}; set model.arch/model.hparams to match"
             )
+        if _retied(source.arch, src, built.arch, hp):
+            _load_retied(model, source.module)
         else:
             model.load_state_dict(source.module.state_dict())
     return model
