@@ -35,6 +35,14 @@ HPARAM_TEXT = {
                      "painting every pixel: learns much faster, same final quality."),
     "depth": ("Layers", "Convolution layers (VDSR uses 20)."),
     "mid_channels": ("Middle width", "Channels of SRCNN's middle layer."),
+    "upsampler": ("Upsampler", "Resize + convolution gives every output pixel the same weights, so it cannot form "
+                  "pixel shuffle's 4-pixel checkerboard; a pixel-shuffle model can be fine-tuned into one."),
+}
+# Text-valued hyperparameters the page offers as a list (value -> label); the trainer validates the values.
+HPARAM_CHOICES = {
+    "upsampler": {"pixelshuffle": "Pixel shuffle (the paper's)",
+                  "bilinear_conv": "Bilinear resize + convolution",
+                  "nearest_conv": "Nearest resize + convolution"},
 }
 SCALES = (2, 3, 4)
 
@@ -58,6 +66,14 @@ def count_parameters(arch: str, scale: int, hparams: dict[str, Any]) -> int | No
         return sum(p.numel() for p in models.build(arch, scale=scale, **hparams).parameters())
     except Exception:  # noqa: BLE001 - shown as a problem by the draft's checks
         return None
+
+
+def _widget_value(w: QWidget) -> Any:
+    if isinstance(w, QCheckBox):
+        return w.isChecked()
+    if isinstance(w, QComboBox):
+        return w.currentData()
+    return w.value()
 
 
 class ModelPage(DraftPage):
@@ -170,18 +186,39 @@ class ModelPage(DraftPage):
                 w.setRange(1, 512)
                 w.setValue(int(value))
                 w.valueChanged.connect(self._hparams_changed)
+            elif key in HPARAM_CHOICES:
+                w = QComboBox(self.hparam_box)
+                for choice, label in HPARAM_CHOICES[key].items():
+                    w.addItem(label, choice)
+                w.setCurrentIndex(max(0, w.findData(value)))
+                w.currentIndexChanged.connect(self._hparams_changed)
             else:
-                continue  # strings and floats keep the recipe's value (not a novice's choice)
+                continue  # other strings and floats keep the recipe's value (not a novice's choice)
             self.hparam_widgets[key] = w
             add_field(self.hparam_form, title, w, text)
 
     def hparams(self) -> dict[str, Any]:
         """The hyperparameters set by the widgets (the others keep the architecture's defaults)."""
-        return {key: (w.isChecked() if isinstance(w, QCheckBox) else w.value()) for key, w in self.hparam_widgets.items()}
+        return {key: _widget_value(w) for key, w in self.hparam_widgets.items()}
 
     def _lock(self, locked: bool) -> None:
+        """Fine-tuning: the file decides the network, except what a start from it can change."""
         for w in (self.arch, self.scale, *self.hparam_widgets.values()):
             w.setEnabled(not locked)
+        upsampler = self.hparam_widgets.get("upsampler")
+        if locked and isinstance(upsampler, QComboBox):
+            upsampler.setEnabled(len(self._init_choices("upsampler")) > 1)
+
+    def _init_choices(self, key: str) -> list[Any]:
+        """Values of ``key`` the fine-tuned file can start (pixel shuffle fits a resize-convolution;
+        the reverse is not offered): :func:`trainer.train.setup.init_compatible` decides."""
+        from trainer.modelfile import read_metadata
+        from trainer.train.setup import init_compatible
+
+        meta = read_metadata(self._init_weights())
+        src = {k: v for k, v in meta.get("hparams", {}).items() if k != "scale"}
+        return [c for c in HPARAM_CHOICES[key]
+                if init_compatible(meta["arch"], src, meta["arch"], {**src, **self.hparams(), key: c})]
 
     # -- widgets -> draft ------------------------------------------------------------------------
     def _arch_changed(self, index: int) -> None:

@@ -60,7 +60,8 @@ GAN_TYPES = ("none", "vanilla", "relativistic", "wgan-gp")
 def _describe_model(arch: str, hparams: dict[str, Any]) -> str:
     parts = [f"{hparams['num_blocks']} blocks" if "num_blocks" in hparams else "",
              f"{hparams['channels']} channels" if "channels" in hparams else "",
-             "bicubic skip" if hparams.get("bicubic_skip") else ""]
+             "bicubic skip" if hparams.get("bicubic_skip") else "",
+             hparams["upsampler"].replace("_conv", " resize + conv") if hparams.get("upsampler", "pixelshuffle") != "pixelshuffle" else ""]
     inner = ", ".join(p for p in parts if p)
     return f"{arch} ({inner})" if inner else arch
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 from test_training_support import make_images, tiny_overrides
 
@@ -261,4 +262,53 @@ def test_hardware_page_probe_measures_speed_and_estimates_the_duration(qtbot, en
     assert "Estimated training time" in page.estimate.text() and "5,000 steps" in page.estimate.text()
     page.threads.setValue(2)  # the settings changed: the figures are stale
     assert "measure again" in page.speed.text() and page.estimate.text() == ""
+    w.close()
+
+
+def test_model_page_offers_the_upsampler_and_fits_a_pixel_shuffle_file(qtbot, env_dirs, no_vgg, tmp_path):
+    from trainer.modelfile import save_model
+    from trainer.models import build_model
+    from trainer.models.common import UPSAMPLERS
+    from srgan_desktop.training.page_model import HPARAM_CHOICES
+
+    assert set(HPARAM_CHOICES["upsampler"]) == set(UPSAMPLERS)  # the page lists exactly what the trainer builds
+    save_model(build_model("srresnet", scale=2, num_blocks=2, channels=8), env_dirs["user"] / "models" / "ps_x2.safetensors")
+    w = TrainingWizard(ConfigDraft("quick"), auto_probe=False)
+    qtbot.addWidget(w)
+    w.show()
+    _check(qtbot, w, make_images(tmp_path / "photos", n=2))
+    w.next()
+    page = w.model_page
+    combo = page.hparam_widgets["upsampler"]
+    combo.setCurrentIndex(combo.findData("nearest_conv"))
+    assert w.draft.build().model.hparams["upsampler"] == "nearest_conv"
+    # Fine-tuning a pixel-shuffle file: the file decides the network, but the upsampler stays free
+    # (the trainer fits the resize-conv kernel from the file's sub-pixel conv).
+    page.finetune.setChecked(True)
+    combo = page.hparam_widgets["upsampler"]
+    assert not page.hparam_widgets["num_blocks"].isEnabled() and combo.isEnabled()
+    assert combo.currentData() == "pixelshuffle"
+    combo.setCurrentIndex(combo.findData("bilinear_conv"))
+    config = w.draft.build()
+    assert config.model.hparams["upsampler"] == "bilinear_conv" and config.model.init_weights.endswith("ps_x2.safetensors")
+    from trainer.train.setup import build_generator
+
+    from trainer.models.common import TiedSubpixelConv
+
+    model = build_generator(config)  # starts from the least-squares fit of the file's upsampler
+    assert any(isinstance(m, TiedSubpixelConv) for m in model.modules())
+    w.close()
+    # A resize-conv file cannot go back to pixel shuffle through init_weights: the choice is locked.
+    save_model(build_model("srresnet", scale=2, num_blocks=2, channels=8, upsampler="bilinear_conv"),
+               env_dirs["user"] / "models" / "rc_x2.safetensors")
+    w = TrainingWizard(ConfigDraft("quick"), auto_probe=False)
+    qtbot.addWidget(w)
+    w.show()
+    _check(qtbot, w, make_images(tmp_path / "photos2", n=2))
+    w.next()
+    page = w.model_page
+    page.base_model.setCurrentIndex(page.base_model.findText("rc_x2", flags=Qt.MatchFlag.MatchStartsWith))
+    page.finetune.setChecked(True)
+    assert page.hparam_widgets["upsampler"].currentData() == "bilinear_conv"
+    assert not page.hparam_widgets["upsampler"].isEnabled()
     w.close()
