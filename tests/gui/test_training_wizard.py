@@ -130,17 +130,22 @@ def test_model_page_offers_the_registry_and_sets_scale_and_size(qtbot, wizard, t
     assert _next_enabled(wizard)
 
 
+def _model_page(qtbot, photos: Path):
+    """A fresh wizard (quick recipe) on its model page, after the data page checked ``photos``."""
+    w = TrainingWizard(ConfigDraft("quick"), auto_probe=False)
+    qtbot.addWidget(w)
+    w.show()
+    _check(qtbot, w, make_images(photos, n=2))
+    w.next()
+    return w, w.model_page
+
+
 def test_model_page_fine_tunes_a_user_model(qtbot, env_dirs, no_vgg, tmp_path):
     from trainer.modelfile import save_model
     from trainer.models import build_model
 
     path = save_model(build_model("srresnet", scale=2, num_blocks=2, channels=8), env_dirs["user"] / "models" / "mine_x2.safetensors")
-    w = TrainingWizard(ConfigDraft("quick"), auto_probe=False)
-    qtbot.addWidget(w)
-    w.show()
-    _check(qtbot, w, make_images(tmp_path / "photos", n=2))
-    w.next()
-    page = w.model_page
+    w, page = _model_page(qtbot, tmp_path / "photos")
     assert page.base_model.count() == 1
     page.finetune.setChecked(True)
     config = w.draft.build()
@@ -273,12 +278,7 @@ def test_model_page_offers_the_upsampler_and_fits_a_pixel_shuffle_file(qtbot, en
 
     assert set(HPARAM_CHOICES["upsampler"]) == set(UPSAMPLERS)  # the page lists exactly what the trainer builds
     save_model(build_model("srresnet", scale=2, num_blocks=2, channels=8), env_dirs["user"] / "models" / "ps_x2.safetensors")
-    w = TrainingWizard(ConfigDraft("quick"), auto_probe=False)
-    qtbot.addWidget(w)
-    w.show()
-    _check(qtbot, w, make_images(tmp_path / "photos", n=2))
-    w.next()
-    page = w.model_page
+    w, page = _model_page(qtbot, tmp_path / "photos")
     combo = page.hparam_widgets["upsampler"]
     combo.setCurrentIndex(combo.findData("nearest_conv"))
     assert w.draft.build().model.hparams["upsampler"] == "nearest_conv"
@@ -291,9 +291,8 @@ def test_model_page_offers_the_upsampler_and_fits_a_pixel_shuffle_file(qtbot, en
     combo.setCurrentIndex(combo.findData("bilinear_conv"))
     config = w.draft.build()
     assert config.model.hparams["upsampler"] == "bilinear_conv" and config.model.init_weights.endswith("ps_x2.safetensors")
-    from trainer.train.setup import build_generator
-
     from trainer.models.common import TiedSubpixelConv
+    from trainer.train.setup import build_generator
 
     model = build_generator(config)  # starts from the least-squares fit of the file's upsampler
     assert any(isinstance(m, TiedSubpixelConv) for m in model.modules())
@@ -301,12 +300,7 @@ def test_model_page_offers_the_upsampler_and_fits_a_pixel_shuffle_file(qtbot, en
     # A resize-conv file cannot go back to pixel shuffle through init_weights: the choice is locked.
     save_model(build_model("srresnet", scale=2, num_blocks=2, channels=8, upsampler="bilinear_conv"),
                env_dirs["user"] / "models" / "rc_x2.safetensors")
-    w = TrainingWizard(ConfigDraft("quick"), auto_probe=False)
-    qtbot.addWidget(w)
-    w.show()
-    _check(qtbot, w, make_images(tmp_path / "photos2", n=2))
-    w.next()
-    page = w.model_page
+    w, page = _model_page(qtbot, tmp_path / "photos2")
     page.base_model.setCurrentIndex(page.base_model.findText("rc_x2", flags=Qt.MatchFlag.MatchStartsWith))
     page.finetune.setChecked(True)
     assert page.hparam_widgets["upsampler"].currentData() == "bilinear_conv"
