@@ -205,9 +205,8 @@ class ModelPage(DraftPage):
         """Fine-tuning: the file decides the network, except what a start from it can change."""
         for w in (self.arch, self.scale, *self.hparam_widgets.values()):
             w.setEnabled(not locked)
-        upsampler = self.hparam_widgets.get("upsampler")
-        if locked and isinstance(upsampler, QComboBox):
-            upsampler.setEnabled(len(self._init_choices("upsampler")) > 1)
+        if locked and "upsampler" in self.hparam_widgets:
+            self.hparam_widgets["upsampler"].setEnabled(len(self._init_choices("upsampler")) > 1)
 
     def _init_choices(self, key: str) -> list[Any]:
         """Values of ``key`` the fine-tuned file can start (pixel shuffle fits a resize-convolution;

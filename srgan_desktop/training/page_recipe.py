@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from srgan_desktop.training.page_base import DraftPage, draft_value
+from srgan_desktop.training.page_model import HPARAM_CHOICES
 from srgan_desktop.training.widgets import add_field, help_label
 from trainer.train.support.config_draft import RECIPE_LABELS, use_pixel_loss
 
@@ -61,7 +62,8 @@ def _describe_model(arch: str, hparams: dict[str, Any]) -> str:
     parts = [f"{hparams['num_blocks']} blocks" if "num_blocks" in hparams else "",
              f"{hparams['channels']} channels" if "channels" in hparams else "",
              "bicubic skip" if hparams.get("bicubic_skip") else "",
-             hparams["upsampler"].replace("_conv", " resize + conv") if hparams.get("upsampler", "pixelshuffle") != "pixelshuffle" else ""]
+             HPARAM_CHOICES["upsampler"][hparams["upsampler"]].lower()
+             if hparams.get("upsampler", "pixelshuffle") != "pixelshuffle" else ""]
     inner = ", ".join(p for p in parts if p)
     return f"{arch} ({inner})" if inner else arch
 

@@ -272,9 +272,10 @@ def test_hardware_page_probe_measures_speed_and_estimates_the_duration(qtbot, en
 
 def test_model_page_offers_the_upsampler_and_fits_a_pixel_shuffle_file(qtbot, env_dirs, no_vgg, tmp_path):
     from trainer.modelfile import save_model
-    from trainer.models import build_model
-    from trainer.models.common import UPSAMPLERS
     from srgan_desktop.training.page_model import HPARAM_CHOICES
+    from trainer.models import build_model
+    from trainer.models.common import UPSAMPLERS, TiedSubpixelConv
+    from trainer.train.setup import build_generator
 
     assert set(HPARAM_CHOICES["upsampler"]) == set(UPSAMPLERS)  # the page lists exactly what the trainer builds
     save_model(build_model("srresnet", scale=2, num_blocks=2, channels=8), env_dirs["user"] / "models" / "ps_x2.safetensors")
@@ -291,9 +292,6 @@ def test_model_page_offers_the_upsampler_and_fits_a_pixel_shuffle_file(qtbot, en
     combo.setCurrentIndex(combo.findData("bilinear_conv"))
     config = w.draft.build()
     assert config.model.hparams["upsampler"] == "bilinear_conv" and config.model.init_weights.endswith("ps_x2.safetensors")
-    from trainer.models.common import TiedSubpixelConv
-    from trainer.train.setup import build_generator
-
     model = build_generator(config)  # starts from the least-squares fit of the file's upsampler
     assert any(isinstance(m, TiedSubpixelConv) for m in model.modules())
     w.close()
