@@ -11,7 +11,10 @@ Usage (repository root)::
 The sweep evaluates each blend on the run's hold-out images (``data.holdout`` of its config: the
 same files the trainer validated on) with the paper protocol plus NIQE (shave 4), and picks by the
 rule: among the blends whose hold-out PSNR is at least bicubic + 1.0 dB (or ``--min-psnr DB``), the
-lowest NIQE (ties within 0.02 go to the higher PSNR). Benchmark sets only report, they never choose.
+lowest NIQE (ties within 0.02 go to the higher PSNR). With ``--max-niqe N`` it takes instead the
+lowest alpha over the floor whose NIQE is at most N (the least GAN that reaches a NIQE target, so the
+least of its lattice), falling back to the lowest NIQE when none reaches N. Benchmark sets only
+report, they never choose.
 """
 
 from __future__ import annotations
@@ -55,11 +58,15 @@ def floor_db(bicubic_psnr: float, min_psnr: float | None) -> float:
     return bicubic_psnr + FLOOR_DB if min_psnr is None else min_psnr
 
 
-def pick(rows: list[dict], min_psnr: float | None = None) -> dict | None:
-    """The selection rule over ``rows`` (``psnr``, ``bicubic_psnr``, ``niqe``), floor by :func:`floor_db`."""
+def pick(rows: list[dict], min_psnr: float | None = None, max_niqe: float | None = None) -> dict | None:
+    """The selection rule over ``rows`` (``alpha``, ``psnr``, ``bicubic_psnr``, ``niqe``), floor by
+    :func:`floor_db`; with ``max_niqe``, the lowest alpha over the floor whose NIQE reaches it."""
     ok = [r for r in rows if r["psnr"] >= floor_db(r["bicubic_psnr"], min_psnr) and r["niqe"] is not None]
     if not ok:
         return None
+    reach = [r for r in ok if max_niqe is not None and r["niqe"] <= max_niqe]
+    if reach:
+        return min(reach, key=lambda r: r["alpha"])
     best = min(r["niqe"] for r in ok)
     return max((r for r in ok if r["niqe"] <= best + TIE_NIQE), key=lambda r: r["psnr"])
 
@@ -76,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="sweep figures as JSON")
     p.add_argument("--min-psnr", type=float, metavar="DB",
                    help="hold-out PSNR floor in dB instead of bicubic + 1.0 (e.g. the model a blend is to replace)")
+    p.add_argument("--max-niqe", type=float, metavar="N",
+                   help="take the lowest alpha over the floor with hold-out NIQE <= N (else the lowest NIQE)")
     args = p.parse_args(argv)
     a, b = modelfile.load_model(args.a), modelfile.load_model(args.b)
 
@@ -105,8 +114,9 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(f"alpha {alpha:4.2f}: hold-out PSNR {res.psnr:.3f} dB (floor {floor_db(bicubic_psnr, args.min_psnr):.3f}) "
                   f"NIQE {res.niqe if res.niqe is None else round(res.niqe, 3)}", flush=True)
-    chosen = pick(rows, args.min_psnr)
-    rule = ("hold-out PSNR >= bicubic + 1.0 dB" if args.min_psnr is None else f"hold-out PSNR >= {args.min_psnr:g} dB") + ", lowest NIQE"
+    chosen = pick(rows, args.min_psnr, args.max_niqe)
+    rule = ("hold-out PSNR >= bicubic + 1.0 dB" if args.min_psnr is None else f"hold-out PSNR >= {args.min_psnr:g} dB") + (
+        ", lowest NIQE" if args.max_niqe is None else f", lowest alpha with NIQE <= {args.max_niqe:g} (else lowest NIQE)")
     print("rule picks:", "none (every blend under the PSNR floor)" if chosen is None else f"alpha {chosen['alpha']:g}")
     if args.json is not None:
         atomic_write_text(args.json, json.dumps({"a": str(args.a), "b": str(args.b), "holdout": names,

@@ -55,3 +55,14 @@ def test_sweep_rule_floor_is_bicubic_plus_one_or_the_given_psnr(load_file_module
     assert script.pick(rows, min_psnr=31.0) is None
     tie = rows + [{"alpha": 0.75, "psnr": 30.55, "niqe": 5.61, "bicubic_psnr": 29.79}]
     assert script.pick(tie, min_psnr=30.40)["alpha"] == 0.75  # within 0.02 NIQE: the higher PSNR
+
+
+def test_sweep_rule_with_a_niqe_target_takes_the_least_gan_that_reaches_it(load_file_module):
+    """--max-niqe: the lowest alpha over the floor whose NIQE reaches the target, else the lowest NIQE."""
+    script = load_file_module("scripts/interpolate_models.py")
+    rows = [{"alpha": a, "psnr": p, "niqe": n, "bicubic_psnr": 29.79}
+            for a, p, n in ((0.5, 30.85, 6.4), (0.6, 30.78, 5.3), (0.7, 30.72, 5.0), (0.8, 30.60, 4.8))]
+    assert script.pick(rows, min_psnr=30.69)["alpha"] == 0.7  # without a target: the lowest NIQE over the floor
+    assert script.pick(rows, min_psnr=30.69, max_niqe=5.35)["alpha"] == 0.6  # least alpha under 5.35
+    assert script.pick(rows, min_psnr=30.69, max_niqe=4.5)["alpha"] == 0.7  # none reaches it: lowest NIQE
+    assert script.pick(rows, min_psnr=30.75, max_niqe=5.0)["alpha"] == 0.6  # 0.7 reaches 5.0 but is under the floor
