@@ -64,7 +64,7 @@ def pick(rows: list[dict], min_psnr: float | None = None, max_niqe: float | None
     ok = [r for r in rows if r["psnr"] >= floor_db(r["bicubic_psnr"], min_psnr) and r["niqe"] is not None]
     if not ok:
         return None
-    reach = [r for r in ok if max_niqe is not None and r["niqe"] <= max_niqe]
+    reach = [r for r in ok if r["niqe"] <= max_niqe] if max_niqe is not None else []
     if reach:
         return min(reach, key=lambda r: r["alpha"])
     best = min(r["niqe"] for r in ok)
