@@ -116,6 +116,9 @@ class PixelLossConfig:
     ``lattice`` > 0 adds ``lattice x`` :func:`trainer.train.losses.lattice_loss`: the spread of the
     batch's mean error over the scale x scale sub-pixel positions, i.e. a constant per-position
     offset, the form a pixel-shuffle checkerboard takes. Independent of ``weight``; 0 = off.
+    ``lattice_scope``: ``batch`` (the error pooled over the batch: sees only a lattice every image
+    shares) or ``image`` (each crop's own spread, averaged: also sees a lattice whose sign follows the
+    content, which pooling cancels; measured in session 14, docs/GAN_RECIPE.md).
 
     ``phase_energy`` > 0 adds ``phase_energy x`` :func:`trainer.train.losses.phase_energy_loss`: how
     much the fine-detail energy depends on the sub-pixel position, beyond HR's. It sees what
@@ -132,6 +135,7 @@ class PixelLossConfig:
     weight: float = field(default=1.0, metadata=_min(0))
     eps: float = field(default=1e-3, metadata=_min(0, exclusive=True))
     lattice: float = field(default=0.0, metadata=_min(0))
+    lattice_scope: str = field(default="batch", metadata=_choice("batch", "image"))
     phase_energy: float = field(default=0.0, metadata=_min(0))
     phase_energy_form: str = field(default="excess", metadata=_choice("excess", "relative"))
 

@@ -272,6 +272,32 @@ def test_lattice_loss_sees_a_per_position_offset_and_nothing_else():
     torch.testing.assert_close(lattice_loss(torch.cat([sr, hr[:, :, :3]], 2), torch.cat([hr, hr[:, :, :3]], 2), 4), lattice_loss(sr, hr, 4))
 
 
+def test_lattice_loss_per_image_sees_a_lattice_whose_sign_follows_the_content():
+    torch.manual_seed(0)
+    hr = torch.rand(2, 3, 16, 16)
+    grid = torch.zeros(1, 1, 4, 4)
+    grid[..., 1, 2] = 0.2
+    # The same grid, brighter on one crop and darker on the other: pooling over the batch cancels it.
+    sr = hr + torch.cat([grid, -grid]).repeat(1, 3, 4, 4)
+    assert lattice_loss(sr, hr, 4) < 1e-12
+    # Per crop each pays what a shared grid pays pooled (the exact spread of one grid).
+    torch.testing.assert_close(lattice_loss(sr, hr, 4, "image"), lattice_loss(hr + grid.repeat(2, 3, 4, 4), hr, 4))
+    # Per crop a position-independent offset still costs nothing, even a different one per crop.
+    assert lattice_loss(hr + torch.tensor([0.1, -0.3]).view(2, 1, 1, 1), hr, 4, "image") < 1e-12
+    with pytest.raises(ValueError, match="lattice scope"):
+        lattice_loss(sr, hr, 4, "channel")
+
+
+def test_step_uses_the_configured_lattice_scope():
+    phase = _phase(pixel=PixelLossConfig(type="l1", weight=1.0, lattice=0.5, lattice_scope="image"))
+    stepper, g = _stepper(phase)
+    lr, hr = _batch()
+    with torch.no_grad():
+        expected = 0.5 * float(lattice_loss(g(lr), hr, 4, "image"))
+    assert expected != pytest.approx(0.5 * float(lattice_loss(g(lr), hr, 4)), rel=1e-3)
+    assert stepper(lr, hr)["g_lattice"] == pytest.approx(expected, rel=1e-4)
+
+
 @pytest.mark.parametrize("field, term, loss", [("lattice", "g_lattice", lattice_loss), ("phase_energy", "g_phase", phase_energy_loss)])
 def test_step_adds_the_positional_terms_when_asked(field, term, loss):
     phase = _phase(pixel=PixelLossConfig(type="l1", weight=1.0, **{field: 0.5}))

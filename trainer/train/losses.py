@@ -26,7 +26,7 @@ def pixel_loss(sr: torch.Tensor, hr: torch.Tensor, cfg: PixelLossConfig) -> torc
     return torch.sqrt((sr - hr) ** 2 + cfg.eps**2).mean()  # Charbonnier: a smooth L1
 
 
-def lattice_loss(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> torch.Tensor:
+def lattice_loss(sr: torch.Tensor, hr: torch.Tensor, scale: int, scope: str = "batch") -> torch.Tensor:
     """Checkerboard penalty: how much the mean error depends on the sub-pixel position.
 
     An x``scale`` pixel-shuffle generator makes each output pixel at one of ``scale**2`` positions
@@ -35,12 +35,20 @@ def lattice_loss(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> torch.Tensor
     the squared deviation of each position's mean error (SR - HR, over the batch) from the
     channel's overall mean error. Zero for any error that does not depend on the position; in
     [0, 1] units, so a 1-level (1/255) grid costs about 1.5e-5: weights are in the hundreds.
+
+    ``scope="image"``: the same spread per crop (each crop's own per-position means), averaged over
+    the batch. Pooling cancels a lattice whose sign follows the content (brighter at one position on
+    one texture, darker on another); per crop it counts. Per crop the means of a 96-px crop also
+    scatter without any lattice (the image's own error), a constant the gradient mostly averages out.
     """
+    if scope not in ("batch", "image"):
+        raise ValueError(f"unknown lattice scope {scope!r} (batch, image)")
     n, c, h, w = sr.shape
     h, w = h - h % scale, w - w % scale
     err = (sr.float() - hr.float())[:, :, :h, :w]
-    per_position = err.reshape(n, c, h // scale, scale, w // scale, scale).mean(dim=(0, 2, 4))  # C, s, s
-    return (per_position - per_position.mean(dim=(1, 2), keepdim=True)).pow(2).mean()
+    pooled = (0, 2, 4) if scope == "batch" else (2, 4)
+    per_position = err.reshape(n, c, h // scale, scale, w // scale, scale).mean(dim=pooled)  # [N,] C, s, s
+    return (per_position - per_position.mean(dim=(-2, -1), keepdim=True)).pow(2).mean()
 
 
 # Energy floor (in [0, 1]^2 units: detail of ~2.5 levels) for the normalisation of flat crops.

@@ -220,7 +220,8 @@ class GANStep:
             if phase.pixel.weight > 0:
                 terms["g_pixel"] = phase.pixel.weight * pixel_loss(sr, hr, phase.pixel)
             if phase.pixel.lattice > 0:
-                terms["g_lattice"] = phase.pixel.lattice * lattice_loss(sr, hr, hr.shape[-1] // lr.shape[-1])
+                terms["g_lattice"] = phase.pixel.lattice * lattice_loss(sr, hr, hr.shape[-1] // lr.shape[-1],
+                                                                               phase.pixel.lattice_scope)
             if phase.pixel.phase_energy > 0:
                 terms["g_phase"] = phase.pixel.phase_energy * phase_energy_loss(sr, hr, hr.shape[-1] // lr.shape[-1],
                                                                                     phase.pixel.phase_energy_form)
