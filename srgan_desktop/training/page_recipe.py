@@ -40,7 +40,9 @@ HELP = {
              "edges. Weight 0 turns it off.",
     "lattice": "Penalises a fine grid (checkerboard) in the output: brightness that depends on the position "
                "within each block of output pixels made from one input pixel (4x4 at x4), which adversarial "
-               "training tends to create. The shipped srgan_x4 used 500; 0 = off, as in the paper.",
+               "training tends to create. The shipped srgan_x4 used 500; 0 = off, as in the paper. 'batch' sees a "
+               "grid every picture shares; 'image' also one that is brighter on some textures and darker on "
+               "others (such a run needs a weight about ten times higher).",
     "content": "Compares what a VGG19 image-recognition network sees in the two images instead of their pixels: "
                "more natural textures (the SRGAN paper's 'perceptual' loss). Needs the ImageNet VGG19 weights file.",
     "adversarial": "A second network learns to tell the model's output from real photos, and the model learns to "
@@ -55,6 +57,7 @@ HELP = {
                         "Needs the U-Net discriminator (unet_d, as in the no-VGG SRGAN preset); 0 = off.",
 }
 PIXEL_TYPES = ("mse", "l1", "charbonnier")
+LATTICE_SCOPES = ("batch", "image")
 GAN_TYPES = ("none", "vanilla", "relativistic", "wgan-gp")
 
 
@@ -156,7 +159,11 @@ class RecipePage(DraftPage):
         pixel.addWidget(QLabel("weight", box))
         pixel.addWidget(self._float(p + "pixel.weight"))
         add_field(form, "Pixel loss", pixel, HELP["pixel"])
-        add_field(form, "Grid penalty", self._float(p + "pixel.lattice"), HELP["lattice"])
+        grid = QHBoxLayout()
+        grid.addWidget(self._float(p + "pixel.lattice"))
+        grid.addWidget(QLabel("measured per", box))
+        grid.addWidget(self._choice(p + "pixel.lattice_scope", LATTICE_SCOPES))
+        add_field(form, "Grid penalty", grid, HELP["lattice"])
         content = QHBoxLayout()
         content.addWidget(self._toggle(p + "content.type", "vgg", "none", "VGG19 content loss"))
         content.addWidget(QLabel("weight", box))

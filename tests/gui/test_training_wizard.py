@@ -173,6 +173,8 @@ def test_recipe_page_presets_fields_and_the_missing_vgg_explained(qtbot, wizard,
     page.fields["phases.1.adversarial.shift"].setValue(16)
     assert not page.fields["phases.0.adversarial.feature_matching"].isEnabled()
     page.fields["phases.1.pixel.lattice"].textEdited.emit("500")
+    scope = page.fields["phases.1.pixel.lattice_scope"]
+    scope.setCurrentIndex(scope.findText("image"))
     page.fields["data.batch_size"].setValue(8)
     page.problem_box.buttons["use_pixel_loss"].click()
     assert _next_enabled(wizard)
@@ -182,6 +184,7 @@ def test_recipe_page_presets_fields_and_the_missing_vgg_explained(qtbot, wizard,
     assert gan.adversarial.weight == 0.005 and gan.adversarial.type == "vanilla" and gan.adversarial.shift == 16
     assert config.phases[0].adversarial.shift == 0
     assert gan.pixel.lattice == 500 and config.phases[0].pixel.lattice == 0
+    assert gan.pixel.lattice_scope == "image" and config.phases[0].pixel.lattice_scope == "batch"
     assert gan.content.type == "none" and (gan.pixel.type, gan.pixel.weight) == ("l1", 1.0)
     # A learning rate that is not a number is refused on this page, naming the field.
     page.fields["phases.0.optimizer.lr"].textEdited.emit("fast")
