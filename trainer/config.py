@@ -51,6 +51,14 @@ def _choice(*values: str) -> dict[str, Any]:
     return {"choices": values}
 
 
+def field_choices(cls: type, name: str) -> tuple[str, ...]:
+    """The values a config dataclass's choice field accepts, in the order it lists them."""
+    return next(f.metadata["choices"] for f in dataclasses.fields(cls) if f.name == name)
+
+
+LATTICE_SCOPES = ("batch", "image")  # trainer.train.losses.lattice_loss(scope=...)
+
+
 def _min(value: float, *, exclusive: bool = False) -> dict[str, Any]:
     return {"min": value, "exclusive": exclusive}
 
@@ -135,7 +143,7 @@ class PixelLossConfig:
     weight: float = field(default=1.0, metadata=_min(0))
     eps: float = field(default=1e-3, metadata=_min(0, exclusive=True))
     lattice: float = field(default=0.0, metadata=_min(0))
-    lattice_scope: str = field(default="batch", metadata=_choice("batch", "image"))
+    lattice_scope: str = field(default="batch", metadata=_choice(*LATTICE_SCOPES))
     phase_energy: float = field(default=0.0, metadata=_min(0))
     phase_energy_form: str = field(default="excess", metadata=_choice("excess", "relative"))
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from srgan_desktop.training.page_base import DraftPage, draft_value
 from srgan_desktop.training.page_model import HPARAM_CHOICES
 from srgan_desktop.training.widgets import add_field, help_label
+from trainer.config import AdversarialConfig, PixelLossConfig, field_choices
 from trainer.train.support.config_draft import RECIPE_LABELS, use_pixel_loss
 
 HELP = {
@@ -56,9 +57,9 @@ HELP = {
                         "features), a learnt stand-in for the VGG19 content loss that needs no downloaded weights. "
                         "Needs the U-Net discriminator (unet_d, as in the no-VGG SRGAN preset); 0 = off.",
 }
-PIXEL_TYPES = ("mse", "l1", "charbonnier")
-LATTICE_SCOPES = ("batch", "image")
-GAN_TYPES = ("none", "vanilla", "relativistic", "wgan-gp")
+PIXEL_TYPES = field_choices(PixelLossConfig, "type")
+LATTICE_SCOPES = field_choices(PixelLossConfig, "lattice_scope")
+GAN_TYPES = field_choices(AdversarialConfig, "type")
 
 
 def _describe_model(arch: str, hparams: dict[str, Any]) -> str:

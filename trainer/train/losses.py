@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainer.config import AdversarialConfig, ContentLossConfig, PixelLossConfig
+from trainer.config import LATTICE_SCOPES, AdversarialConfig, ContentLossConfig, PixelLossConfig
 from trainer.train.realistic import apply_kernel, blur_kernel
 
 
@@ -39,10 +39,11 @@ def lattice_loss(sr: torch.Tensor, hr: torch.Tensor, scale: int, scope: str = "b
     ``scope="image"``: the same spread per crop (each crop's own per-position means), averaged over
     the batch. Pooling cancels a lattice whose sign follows the content (brighter at one position on
     one texture, darker on another); per crop it counts. Per crop the means of a 96-px crop also
-    scatter without any lattice (the image's own error), a constant the gradient mostly averages out.
+    scatter without any lattice (the image's own error): that part's gradient is noise, and at large
+    weights it outweighs the other terms (run ``gan25``, docs/GAN_RECIPE.md).
     """
-    if scope not in ("batch", "image"):
-        raise ValueError(f"unknown lattice scope {scope!r} (batch, image)")
+    if scope not in LATTICE_SCOPES:
+        raise ValueError(f"unknown lattice scope {scope!r} ({', '.join(LATTICE_SCOPES)})")
     n, c, h, w = sr.shape
     h, w = h - h % scale, w - w % scale
     err = (sr.float() - hr.float())[:, :, :h, :w]
