@@ -10,29 +10,30 @@ Defaults, from the model cards in ``resources/models`` and docs/GAN_RECIPE.md:
   true`` and a resize-convolution upsampler (``model.upsampler = "bilinear_conv"``: tied sub-pixel
   kernels, every output position the same gain), started from the shipped pixel-shuffle
   ``srresnet_x4`` by a least-squares fit of its upsampler (Set5 31.45 -> 29.36 dB before any step,
-  so it needs the steps); Adam 1.2e-4 at batch 16, cosine with 20 warm-up steps, EMA 0.995.
+  so it needs the steps); Adam 1.2e-4 at batch 16, cosine with 20 warm-up steps, EMA 0.995,
+  validating on the GAN's 6 hold-out images (so a blend's hold-out is held out from both ends).
   Pixel-loss runs may take a larger batch (``scale_batch``) with the learning rate scaled by
   sqrt(batch / 16) when the probe finds it faster per sample (see :mod:`gpu.probe`). Why not the
   pixel-shuffle ``srresnet_x4`` again: its last GPU run gained 0.09 dB, and every GAN on a
   pixel-shuffle generator so far grew a grid (GPU run 1) or a dot lattice (``gan14``);
 * ``srgan_x4``: issue 13's no-VGG recipe ``srgan-dfm`` (L1 + lattice + discriminator feature
-  matching + relativistic adversarial with the U-Net SN discriminator, shift 16; docs/GAN_RECIPE.md)
-  as ``gan14`` ran it (adversarial 1e-2, high-pass discriminator, sigma 1.5), phase 2 only, from
-  ``srresnet_rc_x4`` (this run's, else the shipped ``srresnet_x4`` fitted), validating on 6 held-out training images with NIQE (``data.holdout``,
-  ``runtime.val_niqe``), as the selection rule wants. Batch 16 as in the paper: a GAN's balance is
-  not to be rescaled blind. fp32 (convolutions in TF32, PyTorch's default) and EMA 0.99, as in
-  every CPU A/B run: the first H200 run, under the default bf16 autocast and EMA 0.999, lost 1.3 dB
-  of hold-out PSNR by step 1352 (the CPU run at batch 8: 0.8 dB by 1500), then 1.8 dB more between
-  steps 2028 and 2704 where the CPU runs levelled off, and grew a pixel grid (docs/GAN_RECIPE.md);
-  until an A/B says which variable did it, only the batch differs from the CPU runs. ``series``
-  intermediate checkpoints are exported (fp16, each with its Set5 figures) so the fixed selection
-  rule can pick one back on the CPU; the 1.1 M-parameter discriminator (4.4 MB) travels with the run;
-* ``photo_x4``: recipe ``photo`` (realistic degradations, L1), from a shipped ``photo_x4`` when
-  there is one, else from the shipped ``srresnet_x4``. Its degradation runs on the CPU per crop (in up to 8
-  threads on a GPU machine, ``data.realistic.threads``), so a larger batch only lengthens the
-  step: batch 16. As the shipped file's last run (``photo_x4_c``): ``single_prob`` 0.8 and 6
-  held-out photographs validated on web-degraded copies, so the card's rule (hold-out@web at least
-  0.05 dB over the shipped file) can choose; the first H200 run validated on Set5 and could not.
+  matching + relativistic adversarial with the U-Net SN discriminator on the high-pass view, sigma
+  1.5; adversarial 1e-2; docs/GAN_RECIPE.md) exactly as ``gan21`` ran it on the CPU: cosine-decayed
+  learning rates from 1e-4 for both networks, **batch 8**, EMA 0.99, fp32 (TF32 convolutions), from
+  ``srresnet_rc_x4`` (this run's, else the shipped ``srresnet_x4`` fitted), validating on 6 held-out
+  training images with NIQE (``data.holdout``, ``runtime.val_niqe``), as the selection rules want.
+  Why batch 8: the second H200 session (2026-11-28) ran this recipe at batch 16 and grew a lattice
+  every image shares (Set14 set grid 0.165, ``gan21`` at batch 8 about 0.10), and 4191 to 9866 steps
+  there ended short of ``gan21``'s 10000 CPU steps on the hold-out's perception-distortion plane. The
+  step is launch-bound on an H200 (17.8 steps/s at batch 16 against 18.0 under bf16 in the first
+  session), so batch 8 costs no steps. ``series`` intermediate checkpoints are exported (fp16, each with
+  its Set5 figures) so a selection rule can pick one back on the CPU; the 1.1 M-parameter
+  discriminator (2.2 MB in fp16) travels with the run.
+
+``photo_x4`` has no share since 2026-11-28: its CPU run converged (``photo_x4_c``) and a GPU run of
+minutes did not move it (the first H200 session: Set5@web flat over 1599 steps); what it lacks needs a
+larger network trained for longer. A plan file can still train it (recipe ``photo``, batch 16,
+``data.holdout`` 6, ``data.realistic.single_prob`` 0.8, as its card says).
 """
 
 from __future__ import annotations
@@ -72,20 +73,16 @@ class RunSpec:
 
 DEFAULT_PLAN: tuple[RunSpec, ...] = (
     RunSpec(
-        name="srresnet_rc_x4", recipe="srresnet", init=("shipped:srresnet_x4",), share=0.35, base_lr=1.2e-4, scale_batch=True,
+        name="srresnet_rc_x4", recipe="srresnet", init=("shipped:srresnet_x4",), share=0.20, base_lr=1.2e-4, scale_batch=True,
         overrides={"model.bicubic_skip": True, "model.upsampler": "bilinear_conv", "phases.0.optimizer.schedule": "cosine",
-                   "phases.0.optimizer.warmup_steps": 20, "runtime.ema_decay": 0.995},
+                   "phases.0.optimizer.warmup_steps": 20, "runtime.ema_decay": 0.995, "data.holdout": 6},
     ),
     RunSpec(
-        name="srgan_x4", recipe="srgan-dfm", init=("run:srresnet_rc_x4", "shipped:srresnet_x4"), share=0.35, base_lr=1e-4, series=4,
-        overrides={"phases.0.iterations": 0, "data.batch_size": 16, "data.holdout": 6, "runtime.val_niqe": True,
+        name="srgan_x4", recipe="srgan-dfm", init=("run:srresnet_rc_x4", "shipped:srresnet_x4"), share=0.80, base_lr=1e-4, series=4,
+        overrides={"phases.0.iterations": 0, "data.batch_size": 8, "data.holdout": 6, "runtime.val_niqe": True,
                    "runtime.precision": "fp32", "runtime.ema_decay": 0.99, "model.upsampler": "bilinear_conv",
-                   "phases.gan.adversarial.weight": 1e-2, "phases.gan.adversarial.high_pass": 1.5},
-    ),
-    RunSpec(
-        name="photo_x4", recipe="photo", init=("shipped:photo_x4", "shipped:srresnet_x4"), share=0.30,
-        base_lr=1.5e-4, overrides={"data.batch_size": 16, "runtime.ema_decay": 0.995, "data.holdout": 6,
-                                   "data.realistic.single_prob": 0.8},
+                   "phases.gan.adversarial.weight": 1e-2, "phases.gan.adversarial.high_pass": 1.5,
+                   "phases.gan.optimizer.schedule": "cosine", "phases.gan.discriminator.optimizer.schedule": "cosine"},
     ),
 )
 

@@ -29,7 +29,7 @@ MUST_RUN = {
     "a": {"engine_fp32", "engine_fp16", "engine_bf16", "fp16_overflow_fallback", "tiled_vs_whole_fp32",
           "tiled_vs_whole_auto", "oom_backoff_simulated", "amp_step_fp16", "amp_step_bf16", "resume"},
     "b": {"roofline", "bench_inference", "bench_training"},
-    "c": {"srresnet_rc_x4", "srgan_x4", "photo_x4"},
+    "c": {"srresnet_rc_x4", "srgan_x4"},
     "d": {"qt_free"},
 }
 
@@ -81,7 +81,7 @@ def test_what_comes_back_fits_the_device_tool(smoke):
     assert all(p.stat().st_size <= 16 * MiB for p in entries)
     assert sum(p.stat().st_size for p in entries) <= 64 * MiB
     names = {p.name for p in entries}
-    assert {"gpu_run.log", "results.jsonl", "summary.txt", "bench.zip", "srresnet_rc_x4.zip", "srgan_x4.zip", "photo_x4.zip"} <= names
+    assert {"gpu_run.log", "results.jsonl", "summary.txt", "bench.zip", "srresnet_rc_x4.zip", "srgan_x4.zip"} <= names
 
 
 def test_returned_models_load_and_carry_their_set5_figures(smoke, tmp_path):
