@@ -28,7 +28,10 @@ Defaults, from the model cards in ``resources/models`` and docs/GAN_RECIPE.md:
   step is launch-bound on an H200 (17.8 steps/s at batch 16 against 18.0 under bf16 in the first
   session), so batch 8 costs no steps. ``series`` intermediate checkpoints are exported (fp16, each with
   its Set5 figures) so a selection rule can pick one back on the CPU; the 1.1 M-parameter
-  discriminator (2.2 MB in fp16) travels with the run.
+  discriminator (2.2 MB in fp16) travels with the run;
+* ``srgan_lat_x4``: ``after`` ``srgan_x4``, its generator and discriminator fine-tuned with the
+  per-crop lattice penalty (``pixel.lattice`` 20000, ``lattice_scope = "image"``) at 3e-5 cosine, as
+  ``gan24`` followed ``gan23``: on the CPU that took the floor blend's Set14 grid from 0.176 to 0.146.
 
 ``photo_x4`` has no share since 2026-11-28: its CPU run converged (``photo_x4_c``) and a GPU run of
 minutes did not move it (the first H200 session: Set5@web flat over 1599 steps); what it lacks needs a
@@ -59,6 +62,10 @@ class RunSpec:
         base_lr: learning rate at batch 16 (scaled with the batch when ``scale_batch``).
         scale_batch: let the probe pick a larger batch (pixel-loss runs only).
         series: intermediate checkpoints to export (GAN runs: a selection happens on the CPU).
+        after: continue this plan's earlier run of that name: its exported generator and (a GAN
+            phase) its discriminator start this run, whatever ``init`` says (a fine-tune with other
+            losses, as ``gan24`` followed ``gan23`` on the CPU). The run is skipped if that one did not
+            finish.
     """
 
     name: str
@@ -69,20 +76,28 @@ class RunSpec:
     base_lr: float = 1e-4
     scale_batch: bool = False
     series: int = 0
+    after: str = ""
 
+
+# gan21's recipe (docs/GAN_RECIPE.md), shared by the GAN and its per-crop lattice fine-tune
+_GAN = {"phases.0.iterations": 0, "data.batch_size": 8, "data.holdout": 6, "runtime.val_niqe": True,
+        "runtime.precision": "fp32", "runtime.ema_decay": 0.99, "model.upsampler": "bilinear_conv",
+        "phases.gan.adversarial.weight": 1e-2, "phases.gan.adversarial.high_pass": 1.5,
+        "phases.gan.optimizer.schedule": "cosine", "phases.gan.discriminator.optimizer.schedule": "cosine"}
 
 DEFAULT_PLAN: tuple[RunSpec, ...] = (
     RunSpec(
-        name="srresnet_rc_x4", recipe="srresnet", init=("shipped:srresnet_x4",), share=0.20, base_lr=1.2e-4, scale_batch=True,
+        name="srresnet_rc_x4", recipe="srresnet", init=("shipped:srresnet_x4",), share=0.15, base_lr=1.2e-4, scale_batch=True,
         overrides={"model.bicubic_skip": True, "model.upsampler": "bilinear_conv", "phases.0.optimizer.schedule": "cosine",
                    "phases.0.optimizer.warmup_steps": 20, "runtime.ema_decay": 0.995, "data.holdout": 6},
     ),
     RunSpec(
-        name="srgan_x4", recipe="srgan-dfm", init=("run:srresnet_rc_x4", "shipped:srresnet_x4"), share=0.80, base_lr=1e-4, series=4,
-        overrides={"phases.0.iterations": 0, "data.batch_size": 8, "data.holdout": 6, "runtime.val_niqe": True,
-                   "runtime.precision": "fp32", "runtime.ema_decay": 0.99, "model.upsampler": "bilinear_conv",
-                   "phases.gan.adversarial.weight": 1e-2, "phases.gan.adversarial.high_pass": 1.5,
-                   "phases.gan.optimizer.schedule": "cosine", "phases.gan.discriminator.optimizer.schedule": "cosine"},
+        name="srgan_x4", recipe="srgan-dfm", init=("run:srresnet_rc_x4", "shipped:srresnet_x4"), share=0.70, base_lr=1e-4, series=4,
+        overrides=_GAN,
+    ),
+    RunSpec(
+        name="srgan_lat_x4", recipe="srgan-dfm", after="srgan_x4", share=0.15, base_lr=3e-5,
+        overrides={**_GAN, "phases.gan.pixel.lattice": 20000.0, "phases.gan.pixel.lattice_scope": "image"},
     ),
 )
 
@@ -108,6 +123,9 @@ def load_plan(path: Path | None, sets: list[str]) -> list[RunSpec]:
             if unknown:
                 raise ValueError(f"{path}: unknown run field(s) {sorted(unknown)}; known: {sorted(known)}")
             plan.append(RunSpec(**{**item, "init": tuple(item.get("init", ()))}))
+    for i, r in enumerate(plan):
+        if r.after and r.after not in {e.name for e in plan[:i]}:
+            raise ValueError(f"run {r.name!r}: after={r.after!r} names no earlier run of the plan")
     from trainer.config import parse_value
 
     for item in sets:

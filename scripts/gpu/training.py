@@ -108,7 +108,14 @@ def _config(ctx: Context, spec: RunSpec, exported: dict[str, dict[str, Any]], en
             "data.train_dir": str(ctx.data / "train"), "data.val_dir": "auto", "runtime.device": str(ctx.device),
             "data.num_workers": 0 if ctx.smoke or not ctx.cuda else 4, "runtime.checkpoint_interval": 0}
     cfg = C.apply_overrides(C.load_recipe(spec.recipe), base)
-    init, why = _init(ctx, spec, cfg, exported)
+    if spec.after:
+        # a continuation: the earlier run's generator, and its discriminator for a GAN phase
+        init, why = str(exported[spec.after]["path"]), f"after:{spec.after}"
+        gan = [i for i, p in enumerate(cfg.phases) if p.iterations > 0 and p.is_gan]
+        if gan and exported[spec.after].get("continue"):
+            cfg = C.apply_overrides(cfg, {f"phases.{gan[-1]}.discriminator.init_weights": str(exported[spec.after]["continue"])})
+    else:
+        init, why = _init(ctx, spec, cfg, exported)
     last = max(i for i, p in enumerate(cfg.phases) if p.iterations > 0)
     key = f"phases.{last}"
     batch, lr = cfg.data.batch_size, spec.base_lr
@@ -228,6 +235,9 @@ def _one(ctx: Context, spec: RunSpec, seconds: float, exported: dict[str, dict[s
     if not ctx.enough(OVERHEAD_S + 20):
         rec.skip(R.NO_BUDGET, f"{ctx.left():.0f} s left in phase c")
         return
+    if spec.after and spec.after not in exported:
+        rec.skip(R.NOT_AVAILABLE, f"continues {spec.after}, which did not finish")
+        return
     cfg, init = _config(ctx, spec, exported, start + seconds, rec)
     run_dir = ctx.work / "runs" / spec.name
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -253,6 +263,7 @@ def _one(ctx: Context, spec: RunSpec, seconds: float, exported: dict[str, dict[s
     checkpoints = list_checkpoints(run_dir)
     state = load_checkpoint(checkpoints[-1][1])
     rec.figures.update(_continue_file(state, out / f"{spec.name}_continue.pt"))
+    exported[spec.name]["continue"] = out / f"{spec.name}_continue.pt"  # for a run ``after`` this one
     members.append(Member(out / f"{spec.name}_continue.pt", f"{spec.name}_continue.pt", 1))
     series = _series(ctx, spec, [(k, p) for k, p in checkpoints if k in saved], out, info) if saved else {}
     members += [Member(p, p.name, 2) for p in series]

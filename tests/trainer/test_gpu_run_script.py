@@ -29,7 +29,7 @@ MUST_RUN = {
     "a": {"engine_fp32", "engine_fp16", "engine_bf16", "fp16_overflow_fallback", "tiled_vs_whole_fp32",
           "tiled_vs_whole_auto", "oom_backoff_simulated", "amp_step_fp16", "amp_step_bf16", "resume"},
     "b": {"roofline", "bench_inference", "bench_training"},
-    "c": {"srresnet_rc_x4", "srgan_x4"},
+    "c": {"srresnet_rc_x4", "srgan_x4", "srgan_lat_x4"},
     "d": {"qt_free"},
 }
 
@@ -81,7 +81,7 @@ def test_what_comes_back_fits_the_device_tool(smoke):
     assert all(p.stat().st_size <= 16 * MiB for p in entries)
     assert sum(p.stat().st_size for p in entries) <= 64 * MiB
     names = {p.name for p in entries}
-    assert {"gpu_run.log", "results.jsonl", "summary.txt", "bench.zip", "srresnet_rc_x4.zip", "srgan_x4.zip"} <= names
+    assert {"gpu_run.log", "results.jsonl", "summary.txt", "bench.zip", "srresnet_rc_x4.zip", "srgan_x4.zip", "srgan_lat_x4.zip"} <= names
 
 
 def test_returned_models_load_and_carry_their_set5_figures(smoke, tmp_path):
@@ -148,6 +148,9 @@ def test_plan_is_data_and_overrides_name_their_run(tmp_path):
     assert only.recipe == "quick" and only.init == ("shipped:srresnet_x4",)
     with pytest.raises(ValueError, match="no run named"):
         load_plan(None, ["nope:data.crop=64"])
+    path.write_text(json.dumps([{"name": "y", "recipe": "quick", "after": "x"}]))
+    with pytest.raises(ValueError, match="names no earlier run"):
+        load_plan(path, [])
     path.write_text(json.dumps([{"name": "x", "recipe": "quick", "colour": 1}]))
     with pytest.raises(ValueError, match="unknown run field"):
         load_plan(path, [])
@@ -217,3 +220,17 @@ def test_the_bundle_carries_every_pure_python_dependency_the_core_imports(tmp_pa
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr[-2000:]
     assert all(Path(f).is_relative_to(tmp_path / "pylib") for f in res.stdout.strip().split("|"))
+
+
+def test_a_run_after_another_continues_its_generator_and_discriminator(smoke, tmp_path):
+    """``after``: the lattice fine-tune starts from the GAN's exported generator and its discriminator."""
+    from trainer.config import load
+
+    out, _, _, _ = smoke
+    with zipfile.ZipFile(out / "srgan_lat_x4.zip") as zf:
+        zf.extract("config.toml", tmp_path)
+    cfg = load(tmp_path / "config.toml")
+    assert Path(cfg.model.init_weights).name == "srgan_x4.safetensors"
+    gan = next(p for p in cfg.phases if p.is_gan and p.iterations > 0)
+    assert Path(gan.discriminator.init_weights).name == "srgan_x4_continue.pt"
+    assert gan.pixel.lattice == 20000.0 and gan.pixel.lattice_scope == "image"
