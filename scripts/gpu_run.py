@@ -9,7 +9,8 @@ a. correctness: engine fp32/fp16/bf16 on Set5, fp16 overflow fallback, tiled vs 
 b. benchmarks: ``benchmarks/bench_inference.py`` and ``bench_training.py`` on the device, a
    measured roofline, the GPU memory peak of a 4000x3000 x4 upscale;
 c. training: the resize-conv ``srresnet_rc_x4`` from the shipped ``srresnet_x4``, then the ``srgan_x4``
-   GAN recipe on it and its per-crop lattice fine-tune (``gpu/plan.py``), exported as fp16 model files with their Set5 figures plus what continuing on the CPU needs;
+   GAN recipe on it and its per-crop lattice fine-tune (``gpu/plan.py``), exported as fp16 model
+   files with their Set5 figures plus what continuing on the CPU needs;
 d. a one-screen summary, printed last.
 
 What comes back (``--out``, the device tool's ``$OUT``): ``gpu_run.log``, ``results.jsonl``,

@@ -108,16 +108,15 @@ def _config(ctx: Context, spec: RunSpec, exported: dict[str, dict[str, Any]], en
             "data.train_dir": str(ctx.data / "train"), "data.val_dir": "auto", "runtime.device": str(ctx.device),
             "data.num_workers": 0 if ctx.smoke or not ctx.cuda else 4, "runtime.checkpoint_interval": 0}
     cfg = C.apply_overrides(C.load_recipe(spec.recipe), base)
+    last = max(i for i, p in enumerate(cfg.phases) if p.iterations > 0)
+    key = f"phases.{last}"
     if spec.after:
         # a continuation: the earlier run's generator, and its discriminator for a GAN phase
         init, why = str(exported[spec.after]["path"]), f"after:{spec.after}"
-        gan = [i for i, p in enumerate(cfg.phases) if p.iterations > 0 and p.is_gan]
-        if gan and exported[spec.after].get("continue"):
-            cfg = C.apply_overrides(cfg, {f"phases.{gan[-1]}.discriminator.init_weights": str(exported[spec.after]["continue"])})
+        if cfg.phases[last].is_gan:
+            cfg = C.apply_overrides(cfg, {f"{key}.discriminator.init_weights": str(exported[spec.after]["continue"])})
     else:
         init, why = _init(ctx, spec, cfg, exported)
-    last = max(i for i, p in enumerate(cfg.phases) if p.iterations > 0)
-    key = f"phases.{last}"
     batch, lr = cfg.data.batch_size, spec.base_lr
     if spec.scale_batch:
         batch, lr, rates = pick_batch(cfg, ctx.device, spec.base_lr, SMOKE_BATCHES if ctx.smoke else GPU_BATCHES)
