@@ -22,7 +22,8 @@ class RealisticConfig:
     Real-ESRGAN's (which targets heavily degraded web images): phone and web photos, a little
     blurred, a little noisy, JPEG 35-95. ``clean_prob`` of the crops get clean MATLAB bicubic LR.
     ``single_prob`` of the others take one pass instead of two (a camera photo put on the web
-    once): blur (``single_blur_sigma``) at HR, straight down to LR, noise (``single_noise_sigma``,
+    once): blur (``single_blur_sigma``) at HR, straight down to LR (one of ``single_resize``, drawn
+    evenly: ``area``, ``bilinear``, ``bicubic`` (torch, antialiased) or ``matlab`` bicubic), noise (``single_noise_sigma``,
     or Poisson ``poisson_scale2``), JPEG (``jpeg_quality2``). ``threads`` degrade the crops of a
     batch in parallel (0 = auto: up to 8 when training on a GPU, whose step waits for them; 1 on
     the CPU, where the step already uses every core); the LR batch does not depend on it.
@@ -32,6 +33,7 @@ class RealisticConfig:
     single_prob: float = field(default=0.5, metadata={"prob": True})
     single_blur_sigma: tuple[float, ...] = (0.2, 1.5)
     single_noise_sigma: tuple[float, ...] = (0.0, 10.0)
+    single_resize: tuple[str, ...] = ("area", "bilinear", "bicubic")
     kernel_types: tuple[str, ...] = ("iso", "aniso", "generalized_iso", "generalized_aniso")
     kernel_probs: tuple[float, ...] = (0.45, 0.25, 0.15, 0.15)
     kernel_sizes: tuple[int, ...] = (7, 9, 11, 13, 15, 17, 19, 21)
@@ -57,6 +59,7 @@ class RealisticConfig:
 
 
 _KERNEL_KINDS = ("iso", "aniso", "generalized_iso", "generalized_aniso")
+_SINGLE_RESIZE = ("area", "bilinear", "bicubic", "matlab")  # trainer.train.realistic.ALL_RESIZE_MODES
 
 
 def check_realistic(r: RealisticConfig) -> None:
@@ -75,6 +78,9 @@ def check_realistic(r: RealisticConfig) -> None:
         value = getattr(r, name)
         if len(value) != 3 or min(value) < 0 or sum(value) <= 0:
             raise ConfigError(f"{where}.{name}", f"must be three chances (up, down, keep), >= 0, not all 0; got {list(value)}")
+    bad = [m for m in r.single_resize if m not in _SINGLE_RESIZE]
+    if not r.single_resize or bad:
+        raise ConfigError(f"{where}.single_resize", f"must be a non-empty list of {', '.join(_SINGLE_RESIZE)}; got {list(r.single_resize)}")
     bad = [k for k in r.kernel_types if k not in _KERNEL_KINDS]
     if not r.kernel_types or bad:
         raise ConfigError(f"{where}.kernel_types", f"must be a non-empty list of {', '.join(_KERNEL_KINDS)}; got {list(r.kernel_types)}")

@@ -35,7 +35,10 @@ from PIL import Image
 
 from trainer.config import RealisticConfig
 
-RESIZE_MODES = ("area", "bilinear", "bicubic")
+RESIZE_MODES = ("area", "bilinear", "bicubic")  # drawn at random by the resizes of the two-pass history
+# "matlab" = the protocol's MATLAB bicubic (trainer.imresize): the one-pass history may use it, since
+# the x1/4 of most published LR images (and of the web evaluation) is exactly that.
+ALL_RESIZE_MODES = RESIZE_MODES + ("matlab",)
 
 
 def blur_kernel(kind: str, size: int, sigma_x: float, sigma_y: float = 0.0, angle: float = 0.0, beta: float = 1.0) -> torch.Tensor:
@@ -79,11 +82,15 @@ def apply_kernel(img: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
 
 def resize(img: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Tensor:
     """Resize a (3, H, W) float image to ``size`` = (h, w) with ``mode`` (antialiased when shrinking)."""
-    if mode not in RESIZE_MODES:
+    if mode not in ALL_RESIZE_MODES:
         raise ValueError(f"unknown resize mode {mode!r}")
     if tuple(img.shape[-2:]) == tuple(size):
         return img
-    if mode == "area":
+    if mode == "matlab":
+        from trainer.imresize import imresize_torch
+
+        out = imresize_torch(img[None], output_shape=size)
+    elif mode == "area":
         out = F.interpolate(img[None], size=size, mode="area")
     else:
         out = F.interpolate(img[None], size=size, mode=mode, align_corners=False, antialias=True)
@@ -169,7 +176,7 @@ def degrade_one(hr: torch.Tensor, scale: int, cfg: RealisticConfig, rng: np.rand
         return imresize_torch(hr[None], 1.0 / scale)[0].mul(255.0).round_().clamp_(0.0, 255.0).div_(255.0)
     if rng.random() < cfg.single_prob:  # one pass: blur, down to LR, noise, JPEG
         img = _blur(hr, rng, cfg, cfg.single_blur_sigma) if rng.random() < cfg.blur_prob else hr
-        img = resize(img, out_size, RESIZE_MODES[int(rng.integers(0, len(RESIZE_MODES)))])
+        img = resize(img, out_size, cfg.single_resize[int(rng.integers(0, len(cfg.single_resize)))])
         img = _noise(img, rng, gen, cfg, cfg.single_noise_sigma, cfg.poisson_scale2)
         return jpeg(img, int(rng.integers(cfg.jpeg_quality2[0], cfg.jpeg_quality2[1] + 1)))
     img = hr
