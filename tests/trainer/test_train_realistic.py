@@ -149,6 +149,8 @@ def test_degradation_actually_degrades():
         ("data.realistic.kernel_probs=[1.0]", "data.realistic.kernel_probs"),
         ("data.realistic.kernel_sizes=[8]", "data.realistic.kernel_sizes"),
         ("data.realistic.resize_probs=[0, 0, 0]", "data.realistic.resize_probs"),
+        ("data.realistic.single_resize=['lanczos']", "data.realistic.single_resize"),
+        ("data.realistic.single_resize=[]", "data.realistic.single_resize"),
     ],
 )
 def test_config_errors_name_the_field(override, field):
@@ -253,3 +255,20 @@ def test_single_pass_is_blur_down_noise_jpeg():
     noisy = R.degrade_batch(hr, 4, RealisticConfig(clean_prob=0.0, single_prob=1.0, single_noise_sigma=(10.0, 10.0),
                                                    gaussian_noise_prob=1.0, blur_prob=0.0, jpeg_quality2=(95, 95)), (0, 0, 0))
     assert float((noisy - lr).std()) * 255 > 4.0  # the noise is there
+
+
+def test_single_pass_can_use_the_protocol_downscaler():
+    """single_resize = ["matlab"] with the blur and noise off and JPEG 100 is MATLAB bicubic up to JPEG
+    rounding, and closer to it than the torch modes (which differ from it by their kernels)."""
+    from trainer.imresize import imresize_torch
+
+    hr = _hr(4, 64, seed=6).mean(1, keepdim=True).expand(-1, 3, -1, -1).contiguous()
+    ref = imresize_torch(hr, 0.25)
+    assert torch.allclose(R.resize(hr[0], (16, 16), "matlab"), ref[0].clamp(0, 1), atol=1e-6)
+    errors = {}
+    for mode in ("matlab", "area", "bilinear"):
+        cfg = RealisticConfig(clean_prob=0.0, single_prob=1.0, blur_prob=0.0, gaussian_noise_prob=1.0,
+                              single_noise_sigma=(0.0, 0.0), jpeg_quality2=(100, 100), single_resize=(mode,))
+        errors[mode] = float((R.degrade_batch(hr, 4, cfg, (0, 0, 0)) - ref).abs().mean()) * 255
+    assert errors["matlab"] < 1.0
+    assert errors["matlab"] < errors["area"] and errors["matlab"] < errors["bilinear"]
