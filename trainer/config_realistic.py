@@ -23,8 +23,8 @@ class RealisticConfig:
     blurred, a little noisy, JPEG 35-95. ``clean_prob`` of the crops get clean MATLAB bicubic LR.
     ``single_prob`` of the others take one pass instead of two (a camera photo put on the web
     once): blur (``single_blur_sigma``) at HR, straight down to LR (one of ``single_resize``, drawn
-    evenly: ``area``, ``bilinear``, ``bicubic`` (torch, antialiased) or ``matlab`` bicubic), noise (``single_noise_sigma``,
-    or Poisson ``poisson_scale2``), JPEG (``jpeg_quality2``). ``threads`` degrade the crops of a
+    evenly from :data:`SINGLE_RESIZE_MODES`), noise (``single_noise_sigma``, or Poisson
+    ``poisson_scale2``), JPEG (``jpeg_quality2``). ``threads`` degrade the crops of a
     batch in parallel (0 = auto: up to 8 when training on a GPU, whose step waits for them; 1 on
     the CPU, where the step already uses every core); the LR batch does not depend on it.
     """
@@ -59,7 +59,9 @@ class RealisticConfig:
 
 
 _KERNEL_KINDS = ("iso", "aniso", "generalized_iso", "generalized_aniso")
-_SINGLE_RESIZE = ("area", "bilinear", "bicubic", "matlab")  # trainer.train.realistic.ALL_RESIZE_MODES
+# Downscalers of the one-pass history (trainer.train.realistic.resize): torch's three, antialiased,
+# and "matlab", the protocol's MATLAB bicubic (trainer.imresize).
+SINGLE_RESIZE_MODES = ("area", "bilinear", "bicubic", "matlab")
 
 
 def check_realistic(r: RealisticConfig) -> None:
@@ -78,9 +80,9 @@ def check_realistic(r: RealisticConfig) -> None:
         value = getattr(r, name)
         if len(value) != 3 or min(value) < 0 or sum(value) <= 0:
             raise ConfigError(f"{where}.{name}", f"must be three chances (up, down, keep), >= 0, not all 0; got {list(value)}")
-    bad = [m for m in r.single_resize if m not in _SINGLE_RESIZE]
+    bad = [m for m in r.single_resize if m not in SINGLE_RESIZE_MODES]
     if not r.single_resize or bad:
-        raise ConfigError(f"{where}.single_resize", f"must be a non-empty list of {', '.join(_SINGLE_RESIZE)}; got {list(r.single_resize)}")
+        raise ConfigError(f"{where}.single_resize", f"must be a non-empty list of {', '.join(SINGLE_RESIZE_MODES)}; got {list(r.single_resize)}")
     bad = [k for k in r.kernel_types if k not in _KERNEL_KINDS]
     if not r.kernel_types or bad:
         raise ConfigError(f"{where}.kernel_types", f"must be a non-empty list of {', '.join(_KERNEL_KINDS)}; got {list(r.kernel_types)}")

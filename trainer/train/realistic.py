@@ -34,11 +34,12 @@ import torch.nn.functional as F
 from PIL import Image
 
 from trainer.config import RealisticConfig
+from trainer.config_realistic import SINGLE_RESIZE_MODES
 
 RESIZE_MODES = ("area", "bilinear", "bicubic")  # drawn at random by the resizes of the two-pass history
-# "matlab" = the protocol's MATLAB bicubic (trainer.imresize): the one-pass history may use it, since
-# the x1/4 of most published LR images (and of the web evaluation) is exactly that.
-ALL_RESIZE_MODES = RESIZE_MODES + ("matlab",)
+# The one-pass history may also use "matlab", the protocol's MATLAB bicubic: the x1/4 of most
+# published LR images (and of the web evaluation) is exactly that.
+ALL_RESIZE_MODES = SINGLE_RESIZE_MODES
 
 
 def blur_kernel(kind: str, size: int, sigma_x: float, sigma_y: float = 0.0, angle: float = 0.0, beta: float = 1.0) -> torch.Tensor:
