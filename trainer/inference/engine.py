@@ -144,6 +144,8 @@ class Upscaler:
         self._ov = None
         #: whether the checked OpenVINO model came from the on-disk cache (no export, compile, check)
         self.openvino_cached = False
+        #: tile windows start on multiples of this (a network given the JPEG grid counts it from pixel 0)
+        self.grid_align = int(getattr(module, "grid_align", 1))
         self._module = module  # for a PyTorch copy prepared late (OpenVINO fallback after a cache hit)
         info = None
         self._fp32: nn.Module | None = None
@@ -291,7 +293,7 @@ class Upscaler:
         self, image: ImageData, out: np.ndarray, alpha_out: np.ndarray | None, tile: int, batch: int,
         cancel: threading.Event | None,
     ) -> Iterator[UpscaleEvent]:
-        plan = plan_tiles(image.height, image.width, tile, self.overlap, self.context)
+        plan = plan_tiles(image.height, image.width, tile, self.overlap, self.context, self.grid_align)
         alpha = image.alpha
         constant_alpha = alpha is not None and bool((alpha == alpha.flat[0]).all())
         alpha_by_model = alpha is not None and not constant_alpha and self.alpha_mode == "model"
