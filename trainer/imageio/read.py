@@ -97,6 +97,7 @@ def decode(path: Path, max_pixels: int) -> ImageData:
         dpi=dpi,
         source=path,
         palette_transparency=palette_transparency,
+        orientation=orientation,
     )
 
 
@@ -189,7 +190,7 @@ def decode_unidentified(path: Path, max_pixels: int) -> ImageData:
             dpi = (dpi[1], dpi[0])
         return ImageData(
             pixels=pixels, alpha=alpha, mode=tinfo["mode"], format="TIFF", dpi=dpi, source=path,
-            icc_profile=icc_for_channels(tinfo["icc_profile"], pixels.shape[2]),
+            icc_profile=icc_for_channels(tinfo["icc_profile"], pixels.shape[2]), orientation=o,
         )
     try:
         with Image.open(path) as other:

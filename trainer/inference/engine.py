@@ -26,7 +26,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -259,6 +259,25 @@ class Upscaler:
             self._running.cancel = previous
 
     def _run(self, image: ImageData, cancel: threading.Event | None) -> Iterator[UpscaleEvent]:
+        o = image.orientation
+        if self.grid_align > 1 and o != 1:
+            # A JPEG's block grid starts at the stored pixels' corner, not the shown ones': a network
+            # told where the grid lies runs on the stored orientation, and its result is turned upright.
+            from trainer.imageio.metadata import apply_orientation, undo_orientation
+
+            stored = replace(image, pixels=undo_orientation(image.pixels, o), orientation=1,
+                             alpha=None if image.alpha is None else undo_orientation(image.alpha, o))
+            for event in self._run_upright(stored, cancel):
+                if isinstance(event, UpscaleFinished):
+                    done = event.image
+                    event = replace(event, image=replace(
+                        done, pixels=apply_orientation(done.pixels, o),
+                        alpha=None if done.alpha is None else apply_orientation(done.alpha, o)))
+                yield event
+            return
+        yield from self._run_upright(image, cancel)
+
+    def _run_upright(self, image: ImageData, cancel: threading.Event | None) -> Iterator[UpscaleEvent]:
         t0 = time.perf_counter()
         h, w, s = image.height, image.width, self.scale
         out = np.zeros((h * s, w * s, image.pixels.shape[2]), image.pixels.dtype)
