@@ -132,3 +132,4 @@ def test_a_turned_jpeg_is_upscaled_on_its_stored_grid(tmp_path, orientation):
     if orientation != 1:  # turning first would put the planes elsewhere: the test can fail
         naive = up.upscale_array(apply_orientation(decoded, orientation))
         assert np.abs(naive.astype(int) - expected.astype(int)).max() > 8
+

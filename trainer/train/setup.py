@@ -92,6 +92,8 @@ def build_generator(config: TrainingConfig) -> nn.Module:
             _load_retied(model, source.module)
         elif _gridded(source.arch, src, built.arch, hp):
             _load_gridded(model, source.module)
+        elif _grown(source.arch, src, built.arch, hp):
+            _load_grown(model, source.module)
         else:
             model.load_state_dict(source.module.state_dict())
     return model
@@ -100,7 +102,8 @@ def build_generator(config: TrainingConfig) -> nn.Module:
 def init_compatible(src_arch: str, src: dict, arch: str, hp: dict) -> bool:
     """Whether a model file of ``src_arch`` / ``src`` can start a network ``arch`` / ``hp`` through
     ``model.init_weights``: the same network, or one that differs only by the upsampler (see
-    :func:`_retied`), or only by the JPEG grid planes the network is given (see :func:`_gridded`).
+    :func:`_retied`), or only by the JPEG grid planes the network is given (see :func:`_gridded`), or
+    only by more residual blocks (see :func:`_grown`).
     Missing hyperparameters count as their defaults."""
     from trainer import models
 
@@ -108,7 +111,31 @@ def init_compatible(src_arch: str, src: dict, arch: str, hp: dict) -> bool:
         src, hp = models.full_hparams(src_arch, src), models.full_hparams(arch, hp)
     except (KeyError, TypeError):
         return False
-    return (src_arch == arch and src == hp) or _retied(src_arch, src, arch, hp) or _gridded(src_arch, src, arch, hp)
+    return (src_arch == arch and src == hp) or _retied(src_arch, src, arch, hp) or _gridded(src_arch, src, arch, hp) \
+        or _grown(src_arch, src, arch, hp)
+
+
+def _grown(src_arch: str, src: dict, arch: str, hp: dict) -> bool:
+    """Whether the init file is the built SRResNet with fewer residual blocks: the extra blocks then
+    start as identities (their last BatchNorm scaled to zero), so the deeper network starts exactly as
+    the file's and the capacity is added without losing what the file learnt."""
+    if src_arch != arch or arch != "srresnet" or hp.get("num_blocks", 16) <= src.get("num_blocks", 16):
+        return False
+    return {k: v for k, v in src.items() if k != "num_blocks"} == {k: v for k, v in hp.items() if k != "num_blocks"}
+
+
+def _load_grown(model: nn.Module, source: nn.Module) -> None:
+    """Load ``source``'s weights into the deeper ``model``; its extra residual blocks become identities."""
+    missing, unexpected = model.load_state_dict(source.state_dict(), strict=False)
+    first = len(source.body)
+    new = {f"body.{i}." for i in range(first, len(model.body))}
+    if unexpected or any(not k.startswith(tuple(new)) for k in missing):
+        raise ValueError(f"init weights do not fit the network: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
+    with torch.no_grad():
+        for block in list(model.body)[first:]:
+            last_bn = block.body[-1]
+            last_bn.weight.zero_()
+            last_bn.bias.zero_()
 
 
 def _gridded(src_arch: str, src: dict, arch: str, hp: dict) -> bool:
