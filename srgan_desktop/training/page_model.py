@@ -37,16 +37,12 @@ HPARAM_TEXT = {
     "mid_channels": ("Middle width", "Channels of SRCNN's middle layer."),
     "upsampler": ("Upsampler", "Resize + convolution gives every output pixel the same weights, so it cannot form "
                   "pixel shuffle's 4-pixel checkerboard; a pixel-shuffle model can be fine-tuned into one."),
-    "jpeg_grid": ("JPEG grid", "Tells the network where JPEG's 8×8 blocks start, so it can tell a block edge from a "
-                  "real one. For models trained on the realistic (JPEG) degradation; a model without it can be "
-                  "fine-tuned into one."),
 }
 # Text-valued hyperparameters the page offers as a list (value -> label); the trainer validates the values.
 HPARAM_CHOICES = {
     "upsampler": {"pixelshuffle": "Pixel shuffle (the paper's)",
                   "bilinear_conv": "Bilinear resize + convolution",
                   "nearest_conv": "Nearest resize + convolution"},
-    "jpeg_grid": {0: "Not given", 8: "Given (8×8 blocks from the top-left pixel)"},
 }
 SCALES = (2, 3, 4)
 
@@ -181,14 +177,8 @@ class ModelPage(DraftPage):
         for key, default in defaults.items():
             value = values.get(key, default)
             title, text = HPARAM_TEXT.get(key, (key, ""))
-            if key in HPARAM_CHOICES:
-                w: QWidget = QComboBox(self.hparam_box)
-                for choice, label in HPARAM_CHOICES[key].items():
-                    w.addItem(label, choice)
-                w.setCurrentIndex(max(0, w.findData(value)))
-                w.currentIndexChanged.connect(self._hparams_changed)
-            elif isinstance(default, bool):
-                w = QCheckBox(self.hparam_box)
+            if isinstance(default, bool):
+                w: QWidget = QCheckBox(self.hparam_box)
                 w.setChecked(bool(value))
                 w.toggled.connect(self._hparams_changed)
             elif isinstance(default, int):
@@ -196,6 +186,12 @@ class ModelPage(DraftPage):
                 w.setRange(1, 512)
                 w.setValue(int(value))
                 w.valueChanged.connect(self._hparams_changed)
+            elif key in HPARAM_CHOICES:
+                w = QComboBox(self.hparam_box)
+                for choice, label in HPARAM_CHOICES[key].items():
+                    w.addItem(label, choice)
+                w.setCurrentIndex(max(0, w.findData(value)))
+                w.currentIndexChanged.connect(self._hparams_changed)
             else:
                 continue  # other strings and floats keep the recipe's value (not a novice's choice)
             self.hparam_widgets[key] = w
@@ -209,14 +205,12 @@ class ModelPage(DraftPage):
         """Fine-tuning: the file decides the network, except what a start from it can change."""
         for w in (self.arch, self.scale, *self.hparam_widgets.values()):
             w.setEnabled(not locked)
-        for key in HPARAM_CHOICES:  # e.g. the upsampler, the JPEG grid: a start from the file can change them
-            if locked and key in self.hparam_widgets:
-                self.hparam_widgets[key].setEnabled(len(self._init_choices(key)) > 1)
+        if locked and "upsampler" in self.hparam_widgets:
+            self.hparam_widgets["upsampler"].setEnabled(len(self._init_choices("upsampler")) > 1)
 
     def _init_choices(self, key: str) -> list[Any]:
-        """Values of ``key`` the fine-tuned file can start (pixel shuffle fits a resize-convolution, a file
-        without the JPEG grid starts one with it; the reverse is not offered):
-        :func:`trainer.train.setup.init_compatible` decides."""
+        """Values of ``key`` the fine-tuned file can start (pixel shuffle fits a resize-convolution;
+        the reverse is not offered): :func:`trainer.train.setup.init_compatible` decides."""
         from trainer.modelfile import read_metadata
         from trainer.train.setup import init_compatible
 

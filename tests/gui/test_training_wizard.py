@@ -150,18 +150,8 @@ def test_model_page_fine_tunes_a_user_model(qtbot, env_dirs, no_vgg, tmp_path):
     page.finetune.setChecked(True)
     config = w.draft.build()
     assert config.model.init_weights == str(path) and config.data.scale == 2
-    assert config.model.hparams == {"num_blocks": 2, "channels": 8, "bicubic_skip": False, "upsampler": "pixelshuffle",
-                                    "jpeg_grid": 0}
+    assert config.model.hparams == {"num_blocks": 2, "channels": 8, "bicubic_skip": False, "upsampler": "pixelshuffle"}
     assert not page.arch.isEnabled()  # the file decides the architecture
-    # ... but a file without the JPEG grid planes can start a network with them (zero weights at first).
-    grid = page.hparam_widgets["jpeg_grid"]
-    assert grid.isEnabled() and not page.hparam_widgets["num_blocks"].isEnabled()
-    grid.setCurrentIndex(grid.findData(8))
-    from trainer.train.setup import build_generator
-
-    config = w.draft.build()
-    assert config.model.hparams["jpeg_grid"] == 8
-    assert build_generator(config).head[0].weight.shape[1] == 7
     w.close()
 
 

@@ -270,20 +270,3 @@ def test_a_model_the_key_cannot_read_runs_uncached(tmp_path, monkeypatch):
     monkeypatch.setattr(openvino_cache, "model_key", unreadable)
     up = Upscaler(_tiny(channels=6), backend="openvino")
     assert up.backend == "openvino" and not up.openvino_cached and _entries(tmp_path) == []
-
-
-def test_openvino_runs_a_jpeg_grid_model_tiled_as_pytorch_does_whole():
-    """The grid planes are computed from the input's size inside the exported graph (dynamic shapes),
-    and the aligned tiles put them where the whole image has them."""
-    from trainer.models import build
-
-    torch.manual_seed(0)
-    model = build("srresnet", channels=8, num_blocks=2, bicubic_skip=True, jpeg_grid=8)
-    with torch.no_grad():
-        model.head[0].weight[:, 3:] *= 20
-    model.eval()
-    img = np.random.default_rng(0).integers(0, 256, (45, 61, 3), dtype=np.uint8)
-    whole = Upscaler(model, tile=0, backend="torch").upscale_array(img)
-    up = Upscaler(model, tile=20, backend="openvino")
-    assert up.backend == "openvino" and up.grid_align == 16
-    assert np.abs(up.upscale_array(img).astype(int) - whole.astype(int)).max() <= 1

@@ -55,11 +55,6 @@ def apply_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def undo_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
-    """The inverse of :func:`apply_orientation`: display orientation back to the stored one."""
-    return apply_orientation(arr, {6: 8, 8: 6}.get(orientation, orientation))
-
-
 def clean_exif(exif: Image.Exif) -> bytes | None:
     """EXIF bytes to carry to an output: orientation reset to 1 (pixels are already upright).
 

@@ -97,7 +97,6 @@ def decode(path: Path, max_pixels: int) -> ImageData:
         dpi=dpi,
         source=path,
         palette_transparency=palette_transparency,
-        orientation=orientation,
     )
 
 
@@ -190,7 +189,7 @@ def decode_unidentified(path: Path, max_pixels: int) -> ImageData:
             dpi = (dpi[1], dpi[0])
         return ImageData(
             pixels=pixels, alpha=alpha, mode=tinfo["mode"], format="TIFF", dpi=dpi, source=path,
-            icc_profile=icc_for_channels(tinfo["icc_profile"], pixels.shape[2]), orientation=o,
+            icc_profile=icc_for_channels(tinfo["icc_profile"], pixels.shape[2]),
         )
     try:
         with Image.open(path) as other:

@@ -37,10 +37,7 @@ class ImageData:
     from the arrays when left empty); ``format`` the source format ("PNG", "JPEG", ...);
     ``icc_profile``/``exif`` raw bytes; ``dpi`` (x, y); ``source`` the file it was read from (never
     overwritten by :func:`save_image`); ``palette_transparency`` True when it came from a palette
-    image with transparency (the output is RGBA, not a palette); ``orientation`` the EXIF orientation
-    the stored pixels were turned by to give ``pixels`` (1: shown as stored). A JPEG's 8x8 block grid
-    starts at the stored pixels' top-left corner, so a network told where the grid lies
-    (``jpeg_grid``) runs on the stored orientation (:class:`trainer.inference.Upscaler` does).
+    image with transparency (the output is RGBA, not a palette).
     """
 
     pixels: np.ndarray
@@ -52,7 +49,6 @@ class ImageData:
     dpi: tuple[float, float] | None = None
     source: Path | None = None
     palette_transparency: bool = False
-    orientation: int = 1
 
     def __post_init__(self) -> None:
         px = np.asarray(self.pixels)

@@ -26,7 +26,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -144,8 +144,6 @@ class Upscaler:
         self._ov = None
         #: whether the checked OpenVINO model came from the on-disk cache (no export, compile, check)
         self.openvino_cached = False
-        #: tile windows start on multiples of this (a network given the JPEG grid counts it from pixel 0)
-        self.grid_align = int(getattr(module, "grid_align", 1))
         self._module = module  # for a PyTorch copy prepared late (OpenVINO fallback after a cache hit)
         info = None
         self._fp32: nn.Module | None = None
@@ -259,25 +257,6 @@ class Upscaler:
             self._running.cancel = previous
 
     def _run(self, image: ImageData, cancel: threading.Event | None) -> Iterator[UpscaleEvent]:
-        o = image.orientation
-        if self.grid_align > 1 and o != 1:
-            # A JPEG's block grid starts at the stored pixels' corner, not the shown ones': a network
-            # told where the grid lies runs on the stored orientation, and its result is turned upright.
-            from trainer.imageio.metadata import apply_orientation, undo_orientation
-
-            stored = replace(image, pixels=undo_orientation(image.pixels, o), orientation=1,
-                             alpha=None if image.alpha is None else undo_orientation(image.alpha, o))
-            for event in self._run_upright(stored, cancel):
-                if isinstance(event, UpscaleFinished):
-                    done = event.image
-                    event = replace(event, image=replace(
-                        done, pixels=apply_orientation(done.pixels, o),
-                        alpha=None if done.alpha is None else apply_orientation(done.alpha, o)))
-                yield event
-            return
-        yield from self._run_upright(image, cancel)
-
-    def _run_upright(self, image: ImageData, cancel: threading.Event | None) -> Iterator[UpscaleEvent]:
         t0 = time.perf_counter()
         h, w, s = image.height, image.width, self.scale
         out = np.zeros((h * s, w * s, image.pixels.shape[2]), image.pixels.dtype)
@@ -312,7 +291,7 @@ class Upscaler:
         self, image: ImageData, out: np.ndarray, alpha_out: np.ndarray | None, tile: int, batch: int,
         cancel: threading.Event | None,
     ) -> Iterator[UpscaleEvent]:
-        plan = plan_tiles(image.height, image.width, tile, self.overlap, self.context, self.grid_align)
+        plan = plan_tiles(image.height, image.width, tile, self.overlap, self.context)
         alpha = image.alpha
         constant_alpha = alpha is not None and bool((alpha == alpha.flat[0]).all())
         alpha_by_model = alpha is not None and not constant_alpha and self.alpha_mode == "model"

@@ -35,18 +35,13 @@ class Span:
     win_end: int
 
 
-def plan_axis(length: int, tile: int, overlap: int, context: int, align: int = 1) -> list[Span]:
+def plan_axis(length: int, tile: int, overlap: int, context: int) -> list[Span]:
     """Split ``[0, length)`` into cores of at most ``tile`` pixels overlapping by ``overlap``.
 
     The axis is cut into ``n`` near-equal segments (the fewest for which a segment plus the overlap
     fits in ``tile``) and each cut is widened into an overlap of exactly ``overlap`` pixels.
     ``overlap`` is clamped to ``tile // 4`` so overlaps never meet (no pixel is in three cores).
     ``tile <= 0`` or ``tile >= length`` gives one span covering everything (no context needed).
-
-    ``align > 1``: every window starts on a multiple of ``align`` (a network told where the JPEG grid
-    lies counts it from its input's first pixel, :attr:`trainer.models.srresnet.SRResNet.grid_align`).
-    The window is then ``2 * align`` longer, and as long as ``length`` modulo ``align``, so that the
-    last window can end on the border and a rounded-down start still leaves every core its context.
     """
     if length <= 0:
         raise ValueError(f"axis length must be positive, got {length}")
@@ -60,14 +55,9 @@ def plan_axis(length: int, tile: int, overlap: int, context: int, align: int = 1
     # One window size for all (batchable): the largest core plus context; shifted inwards at the
     # borders, never padded.
     win = min(length, max(e - s for s, e in cores) + 2 * context)
-    align = max(1, align)
-    if align > 1 and win < length:
-        win = max(e - s for s, e in cores) + 2 * context + 2 * align
-        win = min(length, win + (length - win) % align)  # length - win is then a multiple of align
     spans = []
     for start, end in cores:
         centre_start = start - (win - (end - start)) // 2
-        centre_start -= centre_start % align
         ws = min(max(centre_start, 0), length - win)
         spans.append(Span(start, end, ws, ws + win))
     return spans
@@ -111,11 +101,10 @@ class TilePlan:
         return self.rows[0].win_end - self.rows[0].win_start, self.cols[0].win_end - self.cols[0].win_start
 
 
-def plan_tiles(height: int, width: int, tile: int, overlap: int, context: int, align: int = 1) -> TilePlan:
-    """Plan an image of ``height`` x ``width``; ``tile <= 0`` means one whole-image tile; windows start
-    on multiples of ``align`` (see :func:`plan_axis`)."""
+def plan_tiles(height: int, width: int, tile: int, overlap: int, context: int) -> TilePlan:
+    """Plan an image of ``height`` x ``width``; ``tile <= 0`` means one whole-image tile."""
     return TilePlan(
-        plan_axis(height, tile, overlap, context, align), plan_axis(width, tile, overlap, context, align), max(tile, 0)
+        plan_axis(height, tile, overlap, context), plan_axis(width, tile, overlap, context), max(tile, 0)
     )
 
 

@@ -142,21 +142,6 @@ class Upsampler(nn.Sequential):
         super().__init__(*layers)
 
 
-@torch.fx.wrap
-def grid_planes(x: torch.Tensor, block: int) -> torch.Tensor:
-    """(N, 4, H, W) planes of ``x``'s dtype and device: 1 on the first column / row of every ``block``
-    and every ``2 * block`` pixels (JPEG's 8x8 luma blocks and, with 4:2:0 chroma, 16x16 MCUs,
-    counted from the top-left pixel), 0 elsewhere.
-
-    A leaf for ``torch.fx`` (the CPU fusion traces the network): its shape arithmetic stays a call.
-    """
-    n, h, w = x.shape[0], x.shape[-2], x.shape[-1]
-    ys = torch.arange(h, device=x.device).view(h, 1).expand(h, w)
-    xs = torch.arange(w, device=x.device).view(1, w).expand(h, w)
-    planes = torch.stack([xs % block == 0, ys % block == 0, xs % (2 * block) == 0, ys % (2 * block) == 0])
-    return planes.to(x.dtype).unsqueeze(0).expand(n, 4, h, w)
-
-
 def bicubic_up(x: torch.Tensor, scale: int) -> torch.Tensor:
     """Bicubic upscaling used by global skips and by the pre-upsampling wrappers.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from trainer.models.common import ResidualBlock, Upsampler, bicubic_up, check_scale, grid_planes
+from trainer.models.common import ResidualBlock, Upsampler, bicubic_up, check_scale
 
 
 class SRResNet(nn.Module):
@@ -23,13 +23,6 @@ class SRResNet(nn.Module):
     ``upsampler``: ``pixelshuffle`` (the paper's) or a resize-convolution, ``nearest_conv`` /
     ``bilinear_conv`` (:class:`~trainer.models.common.TiedSubpixelConv`: every sub-pixel position
     gets the same gain, so the pixel-shuffle lattice a GAN can exploit is not there to learn).
-
-    ``jpeg_grid``: 0, or the JPEG block size (8) of inputs whose compression grid starts at the
-    input's top-left pixel (a decoded JPEG file, a training crop compressed after cropping). The head
-    then also sees :func:`~trainer.models.common.grid_planes` (where the 8x8 luma blocks and 16x16
-    chroma blocks start), so it can tell a block edge from an image edge; without them a
-    convolution cannot know where the grid lies. Tiled inference must start every window on the
-    grid (:attr:`grid_align`); the upscaler does.
     """
 
     def __init__(
@@ -41,25 +34,18 @@ class SRResNet(nn.Module):
         in_channels: int = 3,
         bicubic_skip: bool = False,
         upsampler: str = "pixelshuffle",
-        jpeg_grid: int = 0,
     ) -> None:
         super().__init__()
-        if jpeg_grid < 0:
-            raise ValueError(f"jpeg_grid must be 0 (off) or a block size such as 8, got {jpeg_grid}")
         self.scale = check_scale(scale)
         self.bicubic_skip = bicubic_skip
-        self.jpeg_grid = jpeg_grid
-        #: input pixels every tile window must start on (a multiple of), so its grid planes are the image's
-        self.grid_align = 2 * jpeg_grid if jpeg_grid else 1
-        extra = 4 if jpeg_grid else 0
-        self.head = nn.Sequential(nn.Conv2d(in_channels + extra, channels, 9, padding=4), nn.PReLU())
+        self.head = nn.Sequential(nn.Conv2d(in_channels, channels, 9, padding=4), nn.PReLU())
         self.body = nn.Sequential(*[ResidualBlock(channels) for _ in range(num_blocks)])
         self.body_tail = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels))
         self.upsample = Upsampler(channels, scale, upsampler)
         self.tail = nn.Conv2d(channels, in_channels, 9, padding=4)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        head = self.head(torch.cat([x, grid_planes(x, self.jpeg_grid)], dim=1) if self.jpeg_grid else x)
+        head = self.head(x)
         feat = head + self.body_tail(self.body(head))
         out = self.tail(self.upsample(feat))
         if self.bicubic_skip:
@@ -69,10 +55,7 @@ class SRResNet(nn.Module):
 
 def srresnet(
     *, scale: int = 4, num_blocks: int = 16, channels: int = 64, bicubic_skip: bool = False,
-    upsampler: str = "pixelshuffle", jpeg_grid: int = 0,
+    upsampler: str = "pixelshuffle",
 ) -> SRResNet:
     """Factory registered as ``srresnet`` (B=16 by default; B=5 is the seed projects' compact model)."""
-    return SRResNet(
-        scale=scale, num_blocks=num_blocks, channels=channels, bicubic_skip=bicubic_skip, upsampler=upsampler,
-        jpeg_grid=jpeg_grid,
-    )
+    return SRResNet(scale=scale, num_blocks=num_blocks, channels=channels, bicubic_skip=bicubic_skip, upsampler=upsampler)

@@ -90,8 +90,6 @@ def build_generator(config: TrainingConfig) -> nn.Module:
             )
         if _retied(source.arch, src, built.arch, hp):
             _load_retied(model, source.module)
-        elif _gridded(source.arch, src, built.arch, hp):
-            _load_gridded(model, source.module)
         elif _grown(source.arch, src, built.arch, hp):
             _load_grown(model, source.module)
         else:
@@ -102,8 +100,7 @@ def build_generator(config: TrainingConfig) -> nn.Module:
 def init_compatible(src_arch: str, src: dict, arch: str, hp: dict) -> bool:
     """Whether a model file of ``src_arch`` / ``src`` can start a network ``arch`` / ``hp`` through
     ``model.init_weights``: the same network, or one that differs only by the upsampler (see
-    :func:`_retied`), or only by the JPEG grid planes the network is given (see :func:`_gridded`), or
-    only by more residual blocks (see :func:`_grown`).
+    :func:`_retied`), or only by more residual blocks (see :func:`_grown`).
     Missing hyperparameters count as their defaults."""
     from trainer import models
 
@@ -111,8 +108,7 @@ def init_compatible(src_arch: str, src: dict, arch: str, hp: dict) -> bool:
         src, hp = models.full_hparams(src_arch, src), models.full_hparams(arch, hp)
     except (KeyError, TypeError):
         return False
-    return (src_arch == arch and src == hp) or _retied(src_arch, src, arch, hp) or _gridded(src_arch, src, arch, hp) \
-        or _grown(src_arch, src, arch, hp)
+    return (src_arch == arch and src == hp) or _retied(src_arch, src, arch, hp) or _grown(src_arch, src, arch, hp)
 
 
 def _grown(src_arch: str, src: dict, arch: str, hp: dict) -> bool:
@@ -136,31 +132,6 @@ def _load_grown(model: nn.Module, source: nn.Module) -> None:
             last_bn = block.body[-1]
             last_bn.weight.zero_()
             last_bn.bias.zero_()
-
-
-def _gridded(src_arch: str, src: dict, arch: str, hp: dict) -> bool:
-    """Whether the init file is the built network without JPEG grid planes (``jpeg_grid = 0``) where
-    the config asks for them: the new planes then start with zero weights, so the network starts as
-    exactly the file's and learns what the grid is worth."""
-    if src_arch != arch or src.get("jpeg_grid", 0) or not hp.get("jpeg_grid", 0):
-        return False
-    return {k: v for k, v in src.items() if k != "jpeg_grid"} == {k: v for k, v in hp.items() if k != "jpeg_grid"}
-
-
-def _load_gridded(model: nn.Module, source: nn.Module) -> None:
-    """Load ``source``'s weights into ``model``, its first convolution padded with zero weights for the
-    extra input planes (the only tensor whose shape differs)."""
-    state = source.state_dict()
-    target = model.state_dict()
-    for key, value in state.items():
-        want = target[key].shape
-        if value.shape != want:
-            if value.dim() != 4 or value.shape[0] != want[0] or value.shape[1] > want[1] or value.shape[2:] != want[2:]:
-                raise ValueError(f"init weights do not fit the network: {key} is {tuple(value.shape)}, needs {tuple(want)}")
-            padded = torch.zeros(want, dtype=value.dtype)
-            padded[:, : value.shape[1]] = value
-            state[key] = padded
-    model.load_state_dict(state)
 
 
 def _retied(src_arch: str, src: dict, arch: str, hp: dict) -> bool:
