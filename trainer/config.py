@@ -68,7 +68,9 @@ class ModelConfig:
     """The generator: a registry name and its hyperparameters (``scale`` comes from ``data.scale``).
 
     ``init_weights``: optional model file (e.g. an exported SRResNet) to start from; its
-    architecture and hyperparameters must match.
+    architecture and hyperparameters must match, except that a pixel-shuffle SRResNet can start a
+    resize-convolution one and a shallower SRResNet a deeper one
+    (:func:`trainer.train.setup.init_compatible`).
     """
 
     arch: str = "srresnet"
