@@ -107,7 +107,7 @@ SMOKE_OVERRIDES = {
     "runtime.threads": 1, "runtime.log_interval": 1,
 }
 SMOKE_GAN = {"phases.gan.discriminator.channels": 2, "phases.gan.adversarial.shift": 4}
-SMOKE_PHOTO = {"data.realistic.kernel_sizes": [7], "data.realistic.kernel_probs": [1.0, 0.0, 0.0, 0.0]}
+SMOKE_PHOTO = {"data.realistic.kernel_sizes": [7]}  # and the first kernel type only (smoke_overrides)
 
 
 def load_plan(path: Path | None, sets: list[str]) -> list[RunSpec]:
@@ -148,7 +148,16 @@ def smoke_overrides(spec: RunSpec) -> dict[str, Any]:
         extra.update(SMOKE_GAN)
     if spec.recipe == "photo" or spec.overrides.get("data.degradation") == "realistic":
         extra.update(SMOKE_PHOTO)
+        types = spec.overrides.get("data.realistic.kernel_types")
+        count = len(types) if types else len(_default_kernel_types())
+        extra["data.realistic.kernel_probs"] = [1.0] + [0.0] * (count - 1)
     return extra
+
+
+def _default_kernel_types() -> tuple[str, ...]:
+    from trainer.config import RealisticConfig
+
+    return tuple(RealisticConfig().kernel_types)
 
 
 def describe(plan: list[RunSpec]) -> list[dict[str, Any]]:
