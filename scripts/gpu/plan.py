@@ -35,8 +35,10 @@ Defaults, from the model cards in ``resources/models`` and docs/GAN_RECIPE.md:
 
 ``photo_x4`` has no share since 2026-11-28: its CPU run converged (``photo_x4_c``) and a GPU run of
 minutes did not move it (the first H200 session: Set5@web flat over 1599 steps); what it lacks needs a
-larger network trained for longer. A plan file can still train it (recipe ``photo``, batch 16,
-``data.holdout`` 6, ``data.realistic.single_prob`` 0.8, as its card says).
+larger network trained for longer. ``docs/gpu_runs/photo_grown_plan.json`` is that run, ready
+(``--plan``): the shipped file grown to 32 residual blocks (the extra ones start as identities), run 4's
+one-pass web history, hold-out@web validation (session 17 found 24 blocks no better in 2000 CPU steps,
+so only many more steps can tell).
 """
 
 from __future__ import annotations

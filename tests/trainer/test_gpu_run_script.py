@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,25 @@ def test_a_resize_conv_run_may_start_from_the_shipped_pixel_shuffle_model():
     assert _matches(shipped, {"arch": "srresnet", "hparams": base})
     assert not _matches(shipped, {"arch": "srresnet", "hparams": {**base, "channels": 32}})
     assert not _matches(shipped, {"arch": "wdrn", "hparams": base})
+
+
+def test_the_photo_plan_for_issue_14_starts_from_the_shipped_file_and_smokes_with_its_kernels():
+    """docs/gpu_runs/photo_grown_plan.json: a deeper photo_x4 started from the shipped one; the smoke run
+    narrows the plan's own kernel types, not the default four (it once forced four chances on one type)."""
+    from gpu.plan import load_plan, smoke_overrides
+    from gpu.training import _matches
+    from trainer import config as C
+
+    (spec,) = load_plan(ROOT / "docs" / "gpu_runs" / "photo_grown_plan.json", [])
+    shipped = ROOT / "resources" / "models" / "photo_x4.safetensors"
+    hp = {"scale": 4, "num_blocks": spec.overrides["model.hparams.num_blocks"], "channels": 64, "bicubic_skip": True}
+    assert hp["num_blocks"] > 16 and _matches(shipped, {"arch": "srresnet", "hparams": hp})  # grown from it
+    smoke = smoke_overrides(spec)
+    assert smoke["data.realistic.kernel_probs"] == [1.0]
+    cfg = C.apply_overrides(C.load_recipe(spec.recipe), {**spec.overrides, **smoke})
+    assert cfg.data.realistic.kernel_types == ("iso",) and cfg.data.holdout == 6
+    default = smoke_overrides(replace(spec, overrides={}))
+    assert len(default["data.realistic.kernel_probs"]) == len(C.load_recipe("photo").data.realistic.kernel_types)
 
 
 def test_plan_is_data_and_overrides_name_their_run(tmp_path):
