@@ -150,16 +150,16 @@ def smoke_overrides(spec: RunSpec) -> dict[str, Any]:
         extra.update(SMOKE_GAN)
     if spec.recipe == "photo" or spec.overrides.get("data.degradation") == "realistic":
         extra.update(SMOKE_PHOTO)
-        types = spec.overrides.get("data.realistic.kernel_types")
-        count = len(types) if types else len(_default_kernel_types())
-        extra["data.realistic.kernel_probs"] = [1.0] + [0.0] * (count - 1)
+        types = spec.overrides.get("data.realistic.kernel_types") or _recipe_kernel_types(spec.recipe)
+        extra["data.realistic.kernel_probs"] = [1.0] + [0.0] * (len(types) - 1)
     return extra
 
 
-def _default_kernel_types() -> tuple[str, ...]:
-    from trainer.config import RealisticConfig
+def _recipe_kernel_types(recipe: str) -> tuple[str, ...]:
+    """The blur kernel types the run's recipe trains with when its plan entry does not set them."""
+    from trainer.config import load_recipe
 
-    return tuple(RealisticConfig().kernel_types)
+    return tuple(load_recipe(recipe).data.realistic.kernel_types)
 
 
 def describe(plan: list[RunSpec]) -> list[dict[str, Any]]:

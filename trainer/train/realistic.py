@@ -37,9 +37,8 @@ from trainer.config import RealisticConfig
 from trainer.config_realistic import SINGLE_RESIZE_MODES
 
 RESIZE_MODES = ("area", "bilinear", "bicubic")  # drawn at random by the resizes of the two-pass history
-# The one-pass history may also use "matlab", the protocol's MATLAB bicubic: the x1/4 of most
-# published LR images (and of the web evaluation) is exactly that.
-ALL_RESIZE_MODES = SINGLE_RESIZE_MODES
+# The one-pass history may also use "matlab" (SINGLE_RESIZE_MODES), the protocol's MATLAB bicubic:
+# the x1/4 of most published LR images (and of the web evaluation) is exactly that.
 
 
 def blur_kernel(kind: str, size: int, sigma_x: float, sigma_y: float = 0.0, angle: float = 0.0, beta: float = 1.0) -> torch.Tensor:
@@ -83,7 +82,7 @@ def apply_kernel(img: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
 
 def resize(img: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Tensor:
     """Resize a (3, H, W) float image to ``size`` = (h, w) with ``mode`` (antialiased when shrinking)."""
-    if mode not in ALL_RESIZE_MODES:
+    if mode not in SINGLE_RESIZE_MODES:
         raise ValueError(f"unknown resize mode {mode!r}")
     if tuple(img.shape[-2:]) == tuple(size):
         return img

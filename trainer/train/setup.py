@@ -117,15 +117,20 @@ def _grown(src_arch: str, src: dict, arch: str, hp: dict) -> bool:
     the file's and the capacity is added without losing what the file learnt."""
     if src_arch != arch or arch != "srresnet" or hp.get("num_blocks", 16) <= src.get("num_blocks", 16):
         return False
-    return {k: v for k, v in src.items() if k != "num_blocks"} == {k: v for k, v in hp.items() if k != "num_blocks"}
+    return _same_but(src, hp, "num_blocks")
+
+
+def _same_but(src: dict, hp: dict, key: str) -> bool:
+    """Whether two hyperparameter sets agree on everything except ``key``."""
+    return {k: v for k, v in src.items() if k != key} == {k: v for k, v in hp.items() if k != key}
 
 
 def _load_grown(model: nn.Module, source: nn.Module) -> None:
     """Load ``source``'s weights into the deeper ``model``; its extra residual blocks become identities."""
     missing, unexpected = model.load_state_dict(source.state_dict(), strict=False)
     first = len(source.body)
-    new = {f"body.{i}." for i in range(first, len(model.body))}
-    if unexpected or any(not k.startswith(tuple(new)) for k in missing):
+    new = tuple(f"body.{i}." for i in range(first, len(model.body)))
+    if unexpected or any(not k.startswith(new) for k in missing):
         raise ValueError(f"init weights do not fit the network: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
     with torch.no_grad():
         for block in list(model.body)[first:]:
@@ -141,7 +146,7 @@ def _retied(src_arch: str, src: dict, arch: str, hp: dict) -> bool:
         return False
     if hp.get("upsampler", "pixelshuffle") == "pixelshuffle":
         return False
-    return {k: v for k, v in src.items() if k != "upsampler"} == {k: v for k, v in hp.items() if k != "upsampler"}
+    return _same_but(src, hp, "upsampler")
 
 
 def _load_retied(model: nn.Module, source: nn.Module) -> None:
