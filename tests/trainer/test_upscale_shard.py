@@ -77,6 +77,16 @@ def test_without_torchrun_nothing_changes():
     assert (done, interrupted, status, errors) == (["a", "b"], None, 1, [])
 
 
+def test_every_rank_waits_for_the_summary_before_it_exits(job, tmp_path, monkeypatch, capsys):
+    # A failed run has no exit barrier in torchrun: a rank that left early could take the rendezvous
+    # store (and with it rank 0, mid-summary) down. The closing barrier comes after the summary.
+    root, model = job
+    seen = []
+    monkeypatch.setattr(Shard, "barrier", lambda self: seen.append(capsys.readouterr().out))
+    assert main([str(root / "good"), str(root / "extra" / "bad.png"), "-r", "-o", str(tmp_path), "-m", str(model), "-q"]) == 1
+    assert len(seen) == 1 and SUMMARY_BAD in seen[0], seen
+
+
 def test_torchrun_two_processes_and_two_nodes_match_a_single_process(job, tmp_path):
     root, model = job
     good, bad = str(root / "good"), str(root / "extra" / "bad.png")
@@ -91,9 +101,12 @@ def test_torchrun_two_processes_and_two_nodes_match_a_single_process(job, tmp_pa
     port = _free_port()
     nodes = [*run, "--nnodes=2", "--nproc_per_node=1", "--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{port}",
              "--rdzv-id=shard-test"]
+    # Node 1 hosts the rendezvous store while node 0 (started first) holds rank 0: when node 1 is done
+    # first its agent leaves with the store, the layout that once lost rank 0's summary.
     commands = {
         "procs": [*run, "--standalone", "--nproc_per_node=2", *cli, good, "-r", "-o", str(tmp_path / "procs")],
-        **{f"node{n}": [*nodes, *cli, good, bad, "-r", "-o", str(tmp_path / "nodes"), "-q"] for n in range(2)},
+        **{f"node{n}": [*nodes, f"--rdzv-conf=is_host={n == 1}".lower(), *cli, good, bad, "-r", "-o", str(tmp_path / "nodes"), "-q"]
+           for n in range(2)},
     }
     procs = {name: subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for name, cmd in commands.items()}
@@ -118,5 +131,6 @@ def test_torchrun_two_processes_and_two_nodes_match_a_single_process(job, tmp_pa
     outs = "".join(results[f"node{n}"][1] for n in range(2))
     for n in range(2):
         assert results[f"node{n}"][0] == 1, results[f"node{n}"][2]
-    assert outs.count("upscaled,") == 1 and SUMMARY_BAD in outs and "bad.png (tiny)" in outs, outs
+    errs = "\n".join(results[f"node{n}"][2][-3000:] for n in range(2))
+    assert outs.count("upscaled,") == 1 and SUMMARY_BAD in outs and "bad.png (tiny)" in outs, (outs, errs)
     assert _files(tmp_path / "nodes") == expected

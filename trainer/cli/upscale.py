@@ -226,6 +226,12 @@ def _upscale(args: argparse.Namespace, rules: OutputRules, shard: Shard) -> int:
             print(Summary(done, interrupted).report())
             if any(d.status == "written" for d in done) and engines.backends():  # what ran (after any fallback)
                 print("  ran with: " + "; ".join(engines.backends()))
+    # Nobody exits before rank 0's summary is out. A failed run has no exit barrier in torchrun, and the
+    # rendezvous store may live in another node's agent: when that node's rank exits first, its agent
+    # leaves, this node's agent loses the store and kills rank 0 with the summary still in its buffer.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    shard.barrier()
     return status  # every rank: the worst over the ranks
 
 

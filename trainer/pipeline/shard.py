@@ -84,6 +84,14 @@ class Shard:
         if not dist.is_initialized():
             dist.init_process_group("gloo", rank=self.rank, world_size=self.world_size, timeout=TIMEOUT)
 
+    def barrier(self) -> None:
+        """Wait until every rank gets here; a no-op for a single process."""
+        if not self.enabled:
+            return
+        import torch.distributed as dist
+
+        dist.barrier()
+
     def leave(self) -> None:
         """Leave the process group (no barrier: after a failure the other ranks may be gone)."""
         if not self.enabled:
