@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from trainer.models.common import ResidualBlock, Upsampler, bicubic_up, check_scale
+from trainer.models.notch import LatticeNotch
 
 
 class SRResNet(nn.Module):
@@ -23,6 +24,11 @@ class SRResNet(nn.Module):
     ``upsampler``: ``pixelshuffle`` (the paper's) or a resize-convolution, ``nearest_conv`` /
     ``bilinear_conv`` (:class:`~trainer.models.common.TiedSubpixelConv`: every sub-pixel position
     gets the same gain, so the pixel-shuffle lattice a GAN can exploit is not there to learn).
+
+    ``lattice_notch``: 0 (off), or the window (output pixels) of a fixed filter at the very end that
+    removes the output's local component at the x``scale`` lattice frequencies
+    (:class:`~trainer.models.notch.LatticeNotch`): a grid a GAN invented there. No weights; a model
+    file turns it on through this hyperparameter.
     """
 
     def __init__(
@@ -34,6 +40,7 @@ class SRResNet(nn.Module):
         in_channels: int = 3,
         bicubic_skip: bool = False,
         upsampler: str = "pixelshuffle",
+        lattice_notch: float = 0.0,
     ) -> None:
         super().__init__()
         self.scale = check_scale(scale)
@@ -43,6 +50,7 @@ class SRResNet(nn.Module):
         self.body_tail = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels))
         self.upsample = Upsampler(channels, scale, upsampler)
         self.tail = nn.Conv2d(channels, in_channels, 9, padding=4)
+        self.notch = LatticeNotch(self.scale, lattice_notch) if lattice_notch else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         head = self.head(x)
@@ -50,12 +58,15 @@ class SRResNet(nn.Module):
         out = self.tail(self.upsample(feat))
         if self.bicubic_skip:
             out = out + bicubic_up(x, self.scale)
+        if self.notch is not None:
+            out = self.notch(out)
         return out
 
 
 def srresnet(
     *, scale: int = 4, num_blocks: int = 16, channels: int = 64, bicubic_skip: bool = False,
-    upsampler: str = "pixelshuffle",
+    upsampler: str = "pixelshuffle", lattice_notch: float = 0.0,
 ) -> SRResNet:
     """Factory registered as ``srresnet`` (B=16 by default; B=5 is the seed projects' compact model)."""
-    return SRResNet(scale=scale, num_blocks=num_blocks, channels=channels, bicubic_skip=bicubic_skip, upsampler=upsampler)
+    return SRResNet(scale=scale, num_blocks=num_blocks, channels=channels, bicubic_skip=bicubic_skip, upsampler=upsampler,
+                    lattice_notch=lattice_notch)

@@ -83,6 +83,7 @@ def build_generator(config: TrainingConfig) -> nn.Module:
         source = load_model(path)
         built = describe_generator(config, model)
         src, hp = dict(source.hparams), dict(built.hparams)
+        src = _notch_as(src, hp)
         if not init_compatible(source.arch, src, built.arch, hp):
             raise ValueError(
                 f"{path}: model.init_weights holds {source.arch} {src}, but the config builds "
@@ -100,7 +101,8 @@ def build_generator(config: TrainingConfig) -> nn.Module:
 def init_compatible(src_arch: str, src: dict, arch: str, hp: dict) -> bool:
     """Whether a model file of ``src_arch`` / ``src`` can start a network ``arch`` / ``hp`` through
     ``model.init_weights``: the same network, or one that differs only by the upsampler (see
-    :func:`_retied`), or only by more residual blocks (see :func:`_grown`).
+    :func:`_retied`), or only by more residual blocks (see :func:`_grown`). The weightless lattice
+    notch (``lattice_notch``) may differ: it filters the output and has nothing to load.
     Missing hyperparameters count as their defaults."""
     from trainer import models
 
@@ -108,7 +110,13 @@ def init_compatible(src_arch: str, src: dict, arch: str, hp: dict) -> bool:
         src, hp = models.full_hparams(src_arch, src), models.full_hparams(arch, hp)
     except (KeyError, TypeError):
         return False
+    src = _notch_as(src, hp)
     return (src_arch == arch and src == hp) or _retied(src_arch, src, arch, hp) or _grown(src_arch, src, arch, hp)
+
+
+def _notch_as(src: dict, hp: dict) -> dict:
+    """``src`` with ``hp``'s lattice notch: a filter without weights never decides what loads."""
+    return {**src, "lattice_notch": hp["lattice_notch"]} if "lattice_notch" in hp else src
 
 
 def _grown(src_arch: str, src: dict, arch: str, hp: dict) -> bool:

@@ -1,0 +1,79 @@
+"""The lattice notch: remove an SR output's local component at the frequencies of its x``period`` lattice.
+
+An x``r`` generator makes each output pixel at one of r*r positions (y mod r, x mod r). What it puts at
+exactly the lattice frequencies (k/r, l/r cycles per pixel, not both 0: the per-position means) the LR
+input cannot tell it, because those frequencies alias onto the LR sampling grid; a GAN's inventions
+there show as an r-pixel grid. The notch subtracts, at every pixel, the local mean of the pixels at
+its own lattice position minus the local mean over all positions:
+
+    lattice = Gc * out - B * (Gc * out),     out' = out - lattice
+
+``Gc``: a Gaussian of width ``sigma`` sampled every ``period`` pixels through the centre (a dilated
+kernel), so ``Gc * out`` at a pixel averages the pixels at the same lattice position around it.
+``B``: ``[1/2, 1, ..., 1, 1/2] / period`` (``period + 1`` taps), whose response is zero at every
+lattice frequency and ~1 near zero, so ``B * (Gc * out)`` is the local mean over all positions. Both
+kernels are centred on the pixel, so smooth content and ramps pass unchanged; the notches are Gaussian,
+about ``1 / (2 pi sigma)`` wide, around the lattice frequencies. At the borders each kernel is
+renormalised over the pixels inside the image (no padding content). Computed in float32 whatever the
+input dtype: the component is a fraction of a grey level, below half precision's resolution.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class LatticeNotch(nn.Module):
+    """``out - lattice`` (module docstring) for (N, C, H, W) images; no learnable parameters.
+
+    Args:
+        period: the lattice period in output pixels (the generator's scale).
+        sigma: width of the local window in output pixels (larger: a narrower notch, a more global
+            estimate). The kernel reaches ``ceil(3 sigma / period) * period`` pixels each way.
+    """
+
+    def __init__(self, period: int, sigma: float) -> None:
+        super().__init__()
+        if period < 2 or sigma <= 0:
+            raise ValueError(f"the lattice notch needs period >= 2 and sigma > 0, got {period} and {sigma}")
+        self.period, self.sigma = int(period), float(sigma)
+        reach = math.ceil(3 * self.sigma / self.period)
+        offsets = torch.arange(-reach, reach + 1, dtype=torch.float64) * self.period
+        gc = torch.exp(-(offsets**2) / (2 * self.sigma**2))
+        box = torch.ones(self.period + 1, dtype=torch.float64)
+        box[0] = box[-1] = 0.5
+        # Buffers, not parameters, and not in the state dict: model files stay the network's weights.
+        self.register_buffer("gc", (gc / gc.sum()).float(), persistent=False)
+        self.register_buffer("box", (box / self.period).float(), persistent=False)
+        self.sizes = {self.period: len(offsets), 1: len(box)}  # taps per dilation (gc, box)
+
+    def extra_repr(self) -> str:
+        return f"period={self.period}, sigma={self.sigma}"
+
+    def _smooth(self, x: torch.Tensor, taps: torch.Tensor, dilation: int) -> torch.Tensor:
+        """Separable zero-padded filtering of every channel of ``x`` with ``taps`` (spaced ``dilation``)."""
+        k = self.sizes[dilation]  # python ints (and channels folded into the batch): traceable by torch.fx
+        pad = (k // 2) * dilation
+        flat = x.flatten(0, 1).unsqueeze(1)
+        flat = F.conv2d(flat, taps.view(1, 1, 1, k), padding=(0, pad), dilation=(1, dilation))
+        flat = F.conv2d(flat, taps.view(1, 1, k, 1), padding=(pad, 0), dilation=(dilation, 1))
+        return flat.view_as(x)
+
+    def _weights(self, ones: torch.Tensor, taps: torch.Tensor, dilation: int) -> torch.Tensor:
+        """The kernel's weight inside the image along one axis (``ones``: that axis' length of ones)."""
+        pad = (self.sizes[dilation] // 2) * dilation
+        return F.conv1d(ones.view(1, 1, -1), taps.view(1, 1, -1), padding=pad, dilation=dilation).view(-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        xf = x.float()
+        # The border renormalisation is separable (the image is a rectangle): two 1-D weight profiles.
+        rows, cols = torch.ones_like(xf[0, 0, :, 0]), torch.ones_like(xf[0, 0, 0, :])
+        inside_gc = self._weights(rows, self.gc, self.period)[:, None] * self._weights(cols, self.gc, self.period)[None, :]
+        inside_box = self._weights(rows, self.box, 1)[:, None] * self._weights(cols, self.box, 1)[None, :]
+        local = self._smooth(xf, self.gc, self.period) / inside_gc
+        mean = self._smooth(local, self.box, 1) / inside_box
+        return (xf - (local - mean)).to(x.dtype)
