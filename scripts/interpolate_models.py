@@ -2,7 +2,7 @@
 
 Usage (repository root)::
 
-    # one blend, written as a model file
+    # one blend, written as a model file (--notch 16: with the lattice notch against A)
     .venv/bin/python scripts/interpolate_models.py A.safetensors B.safetensors --alpha 0.6 --out mix.safetensors
     # a sweep on a run's hold-out images, with docs/GAN_RECIPE.md's selection rule
     .venv/bin/python scripts/interpolate_models.py resources/models/srresnet_x4.safetensors RUN/model.safetensors \
@@ -29,7 +29,7 @@ from pathlib import Path
 from trainer import modelfile
 from trainer.atomic import atomic_write_text
 from trainer.evaluation import evaluate_set, image_files, model_upscale_fn
-from trainer.interpolate import interpolate
+from trainer.interpolate import interpolate, with_lattice_notch
 from trainer.train.holdout import choose_holdout
 
 FLOOR_DB = 1.0  # hold-out PSNR must be at least bicubic + this
@@ -85,11 +85,17 @@ def main(argv: list[str] | None = None) -> int:
                    help="hold-out PSNR floor in dB instead of bicubic + 1.0 (e.g. the model a blend is to replace)")
     p.add_argument("--max-niqe", type=float, metavar="N",
                    help="take the lowest alpha over the floor with hold-out NIQE <= N (else the lowest NIQE)")
+    p.add_argument("--notch", type=float, metavar="SIGMA",
+                   help="the written file gets the lattice notch against A (window SIGMA output px; the sweep "
+                        "still measures the plain blends): SRResNet.lattice_notch, docs/GAN_RECIPE.md session 18")
     args = p.parse_args(argv)
     a, b = modelfile.load_model(args.a), modelfile.load_model(args.b)
 
     def write(alpha: float, extra: dict | None = None) -> None:
         mixed = interpolate(a, b, alpha)
+        if args.notch:
+            mixed = with_lattice_notch(mixed, a, args.notch)
+            extra = {**(extra or {}), "lattice_notch": mixed.metadata["lattice_notch"]}
         meta = {k: v for k, v in dict(b.metadata).items() if k not in modelfile.RESERVED_KEYS and k != "created"}
         meta.update({"interpolated": mixed.metadata["interpolated"], **(extra or {})})
         modelfile.save_model(mixed, args.out, metadata=meta)

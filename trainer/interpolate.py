@@ -51,3 +51,35 @@ def interpolate(a: LoadedModel, b: LoadedModel, alpha: float) -> LoadedModel:
     from dataclasses import replace
 
     return replace(a, module=module, source=None, metadata={**dict(a.metadata), "interpolated": parents})
+
+
+def with_lattice_notch(model: LoadedModel, reference: LoadedModel, sigma: float) -> LoadedModel:
+    """``model`` with the lattice notch against ``reference`` (``SRResNet.lattice_notch``): a new
+    model whose output keeps ``reference``'s lattice-frequency component instead of its own.
+
+    Both must be SRResNets of the same shape without a notch (typically a GAN blend and the MSE
+    network it was blended with). The result carries both networks (twice the compute)."""
+    from dataclasses import replace
+
+    from trainer import models
+
+    plain = {**dict(model.hparams), "lattice_notch": 0.0}
+    if model.arch != "srresnet" or (reference.arch, {**dict(reference.hparams), "lattice_notch": 0.0}) != ("srresnet", plain):
+        raise InterpolationError(
+            f"the lattice notch needs two SRResNets of the same shape: {model.name} is {model.arch} {dict(model.hparams)}, "
+            f"{reference.name} is {reference.arch} {dict(reference.hparams)}"
+        )
+    if model.hparams.get("lattice_notch") or reference.hparams.get("lattice_notch"):
+        raise InterpolationError(f"{model.name} or {reference.name} already has a lattice notch")
+    if sigma <= 0:
+        raise InterpolationError(f"the notch window must be > 0 output pixels, got {sigma}")
+    built = models.build_model("srresnet", **{**plain, "lattice_notch": float(sigma)})
+    module = built.module
+    own = module.reference
+    module.reference = None  # load the network's own weights first (the state dict without reference.*)
+    module.load_state_dict(model.module.state_dict())
+    own.load_state_dict(reference.module.state_dict())
+    module.reference = own
+    module.eval()
+    notch = {"reference": str(reference.source or reference.name), "sigma": float(sigma)}
+    return replace(built, metadata={**dict(model.metadata), "lattice_notch": notch})

@@ -66,3 +66,18 @@ def test_sweep_rule_with_a_niqe_target_takes_the_least_gan_that_reaches_it(load_
     assert script.pick(rows, min_psnr=30.69, max_niqe=5.35)["alpha"] == 0.6  # least alpha under 5.35
     assert script.pick(rows, min_psnr=30.69, max_niqe=4.5)["alpha"] == 0.7  # none reaches it: lowest NIQE
     assert script.pick(rows, min_psnr=30.75, max_niqe=5.0)["alpha"] == 0.6  # 0.7 reaches 5.0 but is under the floor
+
+
+def test_the_script_writes_a_blend_with_the_lattice_notch_against_a(tmp_path, load_file_module):
+    script = load_file_module("scripts/interpolate_models.py")
+    a, b = _pair(bicubic_skip=True)
+    pa, pb = modelfile.save_model(a, tmp_path / "a.safetensors"), modelfile.save_model(b, tmp_path / "b.safetensors")
+    out = tmp_path / "mix.safetensors"
+    assert script.main([str(pa), str(pb), "--alpha", "0.5", "--notch", "8", "--out", str(out)]) == 0
+    mix = modelfile.load_model(out)
+    assert mix.hparams["lattice_notch"] == 8.0 and mix.metadata["lattice_notch"] == {"reference": str(pa), "sigma": 8.0}
+    plain = interpolate(modelfile.load_model(pa), modelfile.load_model(pb), 0.5)
+    for key, value in modelfile.load_model(pa).module.state_dict().items():  # the reference is A
+        torch.testing.assert_close(mix.module.state_dict()[f"reference.{key}"], value)
+    for key, value in plain.module.state_dict().items():  # the network itself is the plain blend
+        torch.testing.assert_close(mix.module.state_dict()[key], value)

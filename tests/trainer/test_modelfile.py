@@ -69,7 +69,7 @@ def test_metadata_is_preserved(tmp_path):
     meta = read_metadata(path)
     assert meta["format_version"] == 1
     assert meta["arch"] == "srresnet"
-    assert meta["hparams"] == TINY["srresnet"] | {"bicubic_skip": False, "upsampler": "pixelshuffle"}
+    assert meta["hparams"] == TINY["srresnet"] | {"bicubic_skip": False, "upsampler": "pixelshuffle", "lattice_notch": 0.0}
     assert meta["scale"] == 2
     assert meta["kind"] == "generator"
     assert meta["storage_dtype"] == "float32"

@@ -25,7 +25,7 @@ def test_build_model_records_arch_and_full_hparams():
     m = models.build_model("srresnet", num_blocks=2, channels=8)
     assert isinstance(m.module, nn.Module) and not hasattr(m.module, "arch") and not hasattr(m.module, "hparams")
     assert (m.arch, m.scale, m.kind, m.channels, m.source, dict(m.metadata)) == ("srresnet", 4, "generator", 3, None, {})
-    assert m.hparams == {"scale": 4, "num_blocks": 2, "channels": 8, "bicubic_skip": False, "upsampler": "pixelshuffle"}
+    assert m.hparams == {"scale": 4, "num_blocks": 2, "channels": 8, "bicubic_skip": False, "upsampler": "pixelshuffle", "lattice_notch": 0.0}
     with pytest.raises(TypeError):  # a LoadedModel is read-only
         m.hparams["scale"] = 2
     d = models.describe(models.build("srgan_d", channels=4), "srgan_d", {"channels": 4})

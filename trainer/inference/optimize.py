@@ -32,6 +32,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from trainer.inference import fusion
 from trainer.models.common import TiedSubpixelConv
+from trainer.models.notch import LatticeNotch
 
 # Probe size for the numerical checks and the model survey: big enough for every layer to see
 # interior pixels, small enough to cost milliseconds even for a 16-block SRResNet.
@@ -69,7 +70,7 @@ def survey(model: nn.Module, in_channels: int = 3) -> ModelInfo:
             # An in-place module returns its input: count that memory once.
             fresh = all(t.data_ptr() != output.data_ptr() for t in tensors)
             peak[0] = max(peak[0], sum(t.numel() for t in tensors) + (output.numel() if fresh else 0))
-        if isinstance(module, (nn.Conv2d, fusion.FusedConv, TiedSubpixelConv)) and tensors:
+        if isinstance(module, (nn.Conv2d, fusion.FusedConv, TiedSubpixelConv, LatticeNotch)) and tensors:
             convs.append((module, tensors[0].shape[-2]))
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())]
@@ -84,6 +85,9 @@ def survey(model: nn.Module, in_channels: int = 3) -> ModelInfo:
     scale = y.shape[-2] // _PROBE
     radius = 0.0
     for conv, size in convs:
+        if isinstance(conv, LatticeNotch):  # a fixed filter on the output, reaching radius_px output pixels
+            radius += conv.radius_px * _PROBE / size
+            continue
         k = conv.weight.shape[-2]
         radius += getattr(conv, "dilation", (1,))[0] * (k // 2) * _PROBE / size
     # Functional resampling inside forward (bicubic pre-upsampling, bicubic skips) is invisible to

@@ -1,10 +1,12 @@
 """The lattice notch: remove an SR output's local component at the frequencies of its x``period`` lattice.
 
 An x``r`` generator makes each output pixel at one of r*r positions (y mod r, x mod r). What it puts at
-exactly the lattice frequencies (k/r, l/r cycles per pixel, not both 0: the per-position means) the LR
-input cannot tell it, because those frequencies alias onto the LR sampling grid; a GAN's inventions
-there show as an r-pixel grid. The notch subtracts, at every pixel, the local mean of the pixels at
-its own lattice position minus the local mean over all positions:
+the lattice frequencies (k/r, l/r cycles per pixel, not both 0: the local per-position means) shows
+as an r-pixel grid when it is wrong. Next to edges an MSE network predicts those frequencies well, so
+the notch is used against a reference (``SRResNet.lattice_notch``): ``ref + notch(out - ref)`` keeps
+the MSE network's lattice component and drops only what a GAN added there (docs/GAN_RECIPE.md,
+session 18). The notch subtracts, at every pixel, the local mean of the pixels at its own lattice
+position minus the local mean over all positions:
 
     lattice = Gc * out - B * (Gc * out),     out' = out - lattice
 
@@ -50,6 +52,7 @@ class LatticeNotch(nn.Module):
         self.register_buffer("gc", (gc / gc.sum()).float(), persistent=False)
         self.register_buffer("box", (box / self.period).float(), persistent=False)
         self.sizes = {self.period: len(offsets), 1: len(box)}  # taps per dilation (gc, box)
+        self.radius_px = reach * self.period + self.period // 2  # how far an output pixel's value reaches
 
     def extra_repr(self) -> str:
         return f"period={self.period}, sigma={self.sigma}"

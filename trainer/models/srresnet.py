@@ -25,10 +25,12 @@ class SRResNet(nn.Module):
     ``bilinear_conv`` (:class:`~trainer.models.common.TiedSubpixelConv`: every sub-pixel position
     gets the same gain, so the pixel-shuffle lattice a GAN can exploit is not there to learn).
 
-    ``lattice_notch``: 0 (off), or the window (output pixels) of a fixed filter at the very end that
-    removes the output's local component at the x``scale`` lattice frequencies
-    (:class:`~trainer.models.notch.LatticeNotch`): a grid a GAN invented there. No weights; a model
-    file turns it on through this hyperparameter.
+    ``lattice_notch``: 0 (off), or the window (output pixels) of the lattice notch against a
+    reference (:mod:`trainer.models.notch`): the network then carries a second, frozen SRResNet of
+    the same shape (``reference``, an MSE-trained one) and its output takes the reference's local
+    component at the x``scale`` lattice frequencies instead of its own, so a GAN keeps its texture
+    but not the grid it invented there. For finished models (``trainer.interpolate.with_lattice_notch``),
+    not for training; it doubles the compute.
     """
 
     def __init__(
@@ -50,7 +52,11 @@ class SRResNet(nn.Module):
         self.body_tail = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels))
         self.upsample = Upsampler(channels, scale, upsampler)
         self.tail = nn.Conv2d(channels, in_channels, 9, padding=4)
-        self.notch = LatticeNotch(self.scale, lattice_notch) if lattice_notch else None
+        self.notch = self.reference = None
+        if lattice_notch:
+            self.notch = LatticeNotch(self.scale, lattice_notch)
+            self.reference = SRResNet(scale=scale, num_blocks=num_blocks, channels=channels, in_channels=in_channels,
+                                      bicubic_skip=bicubic_skip, upsampler=upsampler).requires_grad_(False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         head = self.head(x)
@@ -58,8 +64,10 @@ class SRResNet(nn.Module):
         out = self.tail(self.upsample(feat))
         if self.bicubic_skip:
             out = out + bicubic_up(x, self.scale)
-        if self.notch is not None:
-            out = self.notch(out)
+        if self.notch is not None and self.reference is not None:
+            # out - L(out) + L(ref) = ref + notch(out - ref): L (the lattice component) is linear.
+            ref = self.reference(x)
+            out = ref + self.notch(out - ref)
         return out
 
 

@@ -73,6 +73,9 @@ def build_generator(config: TrainingConfig) -> nn.Module:
     """The generator from the registry (``scale`` from ``data.scale``), optionally from a model file."""
     from trainer import models
 
+    if config.model.hparams.get("lattice_notch"):
+        raise ValueError("model.hparams.lattice_notch is for finished models (trainer.interpolate.with_lattice_notch, "
+                         "scripts/interpolate_models.py --notch-reference), not for training: remove it from the config")
     model = models.build(config.model.arch, scale=config.data.scale, **config.model.hparams)
     if config.model.init_weights:
         from trainer.modelfile import load_model
@@ -81,6 +84,8 @@ def build_generator(config: TrainingConfig) -> nn.Module:
         if not path.is_file():
             raise FileNotFoundError(f"{path}: model file for model.init_weights not found")
         source = load_model(path)
+        if getattr(source.module, "reference", None) is not None:  # a notched file: its own weights only
+            source.module.reference = source.module.notch = None
         built = describe_generator(config, model)
         src, hp = dict(source.hparams), dict(built.hparams)
         src = _notch_as(src, hp)
@@ -101,9 +106,9 @@ def build_generator(config: TrainingConfig) -> nn.Module:
 def init_compatible(src_arch: str, src: dict, arch: str, hp: dict) -> bool:
     """Whether a model file of ``src_arch`` / ``src`` can start a network ``arch`` / ``hp`` through
     ``model.init_weights``: the same network, or one that differs only by the upsampler (see
-    :func:`_retied`), or only by more residual blocks (see :func:`_grown`). The weightless lattice
-    notch (``lattice_notch``) may differ: it filters the output and has nothing to load.
-    Missing hyperparameters count as their defaults."""
+    :func:`_retied`), or only by more residual blocks (see :func:`_grown`). A file with a lattice
+    notch (a finished model, e.g. the shipped ``srgan_x4``) starts the network from its own weights:
+    the frozen reference it carries is left out. Missing hyperparameters count as their defaults."""
     from trainer import models
 
     try:
@@ -115,7 +120,7 @@ def init_compatible(src_arch: str, src: dict, arch: str, hp: dict) -> bool:
 
 
 def _notch_as(src: dict, hp: dict) -> dict:
-    """``src`` with ``hp``'s lattice notch: a filter without weights never decides what loads."""
+    """``src`` as the network it trains: a lattice notch (and its reference) is not carried over."""
     return {**src, "lattice_notch": hp["lattice_notch"]} if "lattice_notch" in hp else src
 
 
