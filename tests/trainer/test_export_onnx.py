@@ -32,6 +32,17 @@ def _srresnet_resize_conv() -> nn.Module:
     return build("srresnet", num_blocks=1, channels=8, upsampler="bilinear_conv").eval()
 
 
+def _srresnet_notched() -> nn.Module:
+    """A blend with the lattice notch against a reference (two networks and a fixed filter)."""
+    from trainer.interpolate import with_lattice_notch
+    from trainer.models import build_model
+
+    hp = {"num_blocks": 1, "channels": 8, "bicubic_skip": True, "upsampler": "bilinear_conv"}
+    torch.manual_seed(5)
+    own, ref = build_model("srresnet", **hp), build_model("srresnet", **hp)
+    return with_lattice_notch(own, ref, 8).module.eval()
+
+
 def _rrdbnet() -> nn.Module:
     from spandrel.architectures.ESRGAN import ESRGAN  # spandrel's RRDBNet class
 
@@ -52,8 +63,8 @@ def _onnx_run(data: bytes, x: torch.Tensor, fp16: bool) -> np.ndarray:
     return session.run(None, {name: x.numpy().astype(np.float16 if fp16 else np.float32)})[0].astype(np.float32)
 
 
-@pytest.mark.parametrize("make", [_srresnet, _srresnet_resize_conv, _rrdbnet, _compact],
-                         ids=["srresnet", "srresnet-resize-conv", "rrdbnet", "srvggnetcompact"])
+@pytest.mark.parametrize("make", [_srresnet, _srresnet_resize_conv, _srresnet_notched, _rrdbnet, _compact],
+                         ids=["srresnet", "srresnet-resize-conv", "srresnet-notched", "rrdbnet", "srvggnetcompact"])
 @pytest.mark.parametrize("fp16", [False, True], ids=["fp32", "fp16"])
 def test_onnx_matches_torch_at_any_size(make, fp16):
     model = make()

@@ -73,10 +73,11 @@ class LatticeNotch(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         xf = x.float()
+        gc, box = self.gc.float(), self.box.float()  # a model cast to half casts these buffers too
         # The border renormalisation is separable (the image is a rectangle): two 1-D weight profiles.
         rows, cols = torch.ones_like(xf[0, 0, :, 0]), torch.ones_like(xf[0, 0, 0, :])
-        inside_gc = self._weights(rows, self.gc, self.period)[:, None] * self._weights(cols, self.gc, self.period)[None, :]
-        inside_box = self._weights(rows, self.box, 1)[:, None] * self._weights(cols, self.box, 1)[None, :]
-        local = self._smooth(xf, self.gc, self.period) / inside_gc
-        mean = self._smooth(local, self.box, 1) / inside_box
+        inside_gc = self._weights(rows, gc, self.period)[:, None] * self._weights(cols, gc, self.period)[None, :]
+        inside_box = self._weights(rows, box, 1)[:, None] * self._weights(cols, box, 1)[None, :]
+        local = self._smooth(xf, gc, self.period) / inside_gc
+        mean = self._smooth(local, box, 1) / inside_box
         return (xf - (local - mean)).to(x.dtype)
