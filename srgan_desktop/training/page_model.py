@@ -260,7 +260,8 @@ class ModelPage(DraftPage):
             from trainer.modelfile import read_metadata
 
             meta = read_metadata(path)
-            hp = {k: v for k, v in meta.get("hparams", {}).items() if k != "scale"}
+            # A finished model's lattice notch (and the reference it carries) is not trained on.
+            hp = {k: v for k, v in meta.get("hparams", {}).items() if k not in ("scale", "lattice_notch")}
             self._loading = True
             try:
                 self.arch.setCurrentIndex(self._choice_index(meta["arch"], hp))

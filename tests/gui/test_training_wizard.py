@@ -144,7 +144,9 @@ def test_model_page_fine_tunes_a_user_model(qtbot, env_dirs, no_vgg, tmp_path):
     from trainer.modelfile import save_model
     from trainer.models import build_model
 
-    path = save_model(build_model("srresnet", scale=2, num_blocks=2, channels=8), env_dirs["user"] / "models" / "mine_x2.safetensors")
+    # A finished model with a lattice notch (as the shipped srgan_x4): fine-tuning trains its own network only.
+    model = build_model("srresnet", scale=2, num_blocks=2, channels=8, lattice_notch=8.0)
+    path = save_model(model, env_dirs["user"] / "models" / "mine_x2.safetensors")
     w, page = _model_page(qtbot, tmp_path / "photos")
     assert page.base_model.count() == 1
     page.finetune.setChecked(True)
