@@ -37,6 +37,18 @@ def test_the_notch_takes_out_a_local_period_4_pattern_and_leaves_smooth_content(
         LatticeNotch(4, 0)
 
 
+@pytest.mark.parametrize("period", [2, 3])
+def test_other_scales_get_their_own_lattice(period):
+    notch = LatticeNotch(period, 8)
+    smooth = _smooth(150, 150)
+    torch.manual_seed(period)
+    cell = torch.rand(period, period) * 4 / 255
+    pattern = (cell - cell.mean()).repeat(150 // period, 150 // period)[None, None]
+    inner = (..., slice(40, -40), slice(40, -40))
+    with torch.no_grad():
+        assert float((notch(smooth + pattern) - smooth)[inner].abs().max()) < 0.1 / 255
+
+
 def _srresnet(seed: int) -> models.LoadedModel:
     torch.manual_seed(seed)
     model = models.build_model("srresnet", channels=8, num_blocks=1, bicubic_skip=True, upsampler="bilinear_conv")

@@ -12,8 +12,8 @@ position minus the local mean over all positions:
 
 ``Gc``: a Gaussian of width ``sigma`` sampled every ``period`` pixels through the centre (a dilated
 kernel), so ``Gc * out`` at a pixel averages the pixels at the same lattice position around it.
-``B``: ``[1/2, 1, ..., 1, 1/2] / period`` (``period + 1`` taps), whose response is zero at every
-lattice frequency and ~1 near zero, so ``B * (Gc * out)`` is the local mean over all positions. Both
+``B``: ``[1/2, 1, ..., 1, 1/2] / period`` (``period + 1`` taps; an odd period's plain box of
+``period`` taps), whose response is zero at every lattice frequency and ~1 near zero, so ``B * (Gc * out)`` is the local mean over all positions. Both
 kernels are centred on the pixel, so smooth content and ramps pass unchanged; the notches are Gaussian,
 about ``1 / (2 pi sigma)`` wide, around the lattice frequencies. At the borders each kernel is
 renormalised over the pixels inside the image (no padding content). Computed in float32 whatever the
@@ -46,8 +46,12 @@ class LatticeNotch(nn.Module):
         reach = math.ceil(3 * self.sigma / self.period)
         offsets = torch.arange(-reach, reach + 1, dtype=torch.float64) * self.period
         gc = torch.exp(-(offsets**2) / (2 * self.sigma**2))
-        box = torch.ones(self.period + 1, dtype=torch.float64)
-        box[0] = box[-1] = 0.5
+        # Zero at every lattice frequency, centred: an odd period's plain box; an even period's box of
+        # period + 1 taps with half-weight ends (the plain one would be off-centre by half a pixel).
+        box = torch.ones(self.period + 1 - self.period % 2, dtype=torch.float64)
+        if self.period % 2 == 0:
+            box[0] = box[-1] = 0.5
+        self.box_weights = [float(w) / self.period for w in box]  # python floats: the shifted adds of _box
         # Buffers, not parameters, and not in the state dict: model files stay the network's weights.
         self.register_buffer("gc", (gc / gc.sum()).float(), persistent=False)
         self.register_buffer("box", (box / self.period).float(), persistent=False)
@@ -69,13 +73,11 @@ class LatticeNotch(nn.Module):
 
     def _box(self, x: torch.Tensor) -> torch.Tensor:
         """The zero-padded ``box`` filter along both axes, as shifted adds (5x faster than a convolution)."""
-        half = self.period // 2  # box has period + 1 taps: half-weight ends at -half and +half
+        half = len(self.box_weights) // 2
         for dim in (-1, -2):
             n = x.shape[dim]
             padded = F.pad(x, (half, half) if dim == -1 else (0, 0, half, half))
-            ends = padded.narrow(dim, 0, n) + padded.narrow(dim, 2 * half, n)
-            inner = sum(padded.narrow(dim, i, n) for i in range(1, 2 * half))
-            x = (0.5 * ends + inner) / self.period
+            x = sum(w * padded.narrow(dim, i, n) for i, w in enumerate(self.box_weights))
         return x
 
     def _weights(self, ones: torch.Tensor, taps: torch.Tensor, dilation: int) -> torch.Tensor:
