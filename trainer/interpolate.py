@@ -74,12 +74,8 @@ def with_lattice_notch(model: LoadedModel, reference: LoadedModel, sigma: float)
     if sigma <= 0:
         raise InterpolationError(f"the notch window must be > 0 output pixels, got {sigma}")
     built = models.build_model("srresnet", **{**plain, "lattice_notch": float(sigma)})
-    module = built.module
-    own = module.reference
-    module.reference = None  # load the network's own weights first (the state dict without reference.*)
-    module.load_state_dict(model.module.state_dict())
-    own.load_state_dict(reference.module.state_dict())
-    module.reference = own
-    module.eval()
+    state = {**model.module.state_dict(), **{f"reference.{k}": v for k, v in reference.module.state_dict().items()}}
+    built.module.load_state_dict(state)
+    built.module.eval()
     notch = {"reference": str(reference.source or reference.name), "sigma": float(sigma)}
     return replace(built, metadata={**dict(model.metadata), "lattice_notch": notch})

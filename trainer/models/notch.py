@@ -13,8 +13,8 @@ position minus the local mean over all positions:
 ``Gc``: a Gaussian of width ``sigma`` sampled every ``period`` pixels through the centre (a dilated
 kernel), so ``Gc * out`` at a pixel averages the pixels at the same lattice position around it.
 ``B``: ``[1/2, 1, ..., 1, 1/2] / period`` (``period + 1`` taps; an odd period's plain box of
-``period`` taps), whose response is zero at every lattice frequency and ~1 near zero, so ``B * (Gc * out)`` is the local mean over all positions. Both
-kernels are centred on the pixel, so smooth content and ramps pass unchanged; the notches are Gaussian,
+``period`` taps), whose response is zero at every lattice frequency and ~1 near zero, so
+``B * (Gc * out)`` is the local mean over all positions. Both kernels are centred on the pixel, so smooth content and ramps pass unchanged; the notches are Gaussian,
 about ``1 / (2 pi sigma)`` wide, around the lattice frequencies. At the borders each kernel is
 renormalised over the pixels inside the image (no padding content). Computed in float32 whatever the
 input dtype: the component is a fraction of a grey level, below half precision's resolution.
@@ -52,10 +52,9 @@ class LatticeNotch(nn.Module):
         if self.period % 2 == 0:
             box[0] = box[-1] = 0.5
         self.box_weights = [float(w) / self.period for w in box]  # python floats: the shifted adds of _box
-        # Buffers, not parameters, and not in the state dict: model files stay the network's weights.
+        # A buffer, not a parameter, and not in the state dict: model files stay the network's weights.
         self.register_buffer("gc", (gc / gc.sum()).float(), persistent=False)
-        self.register_buffer("box", (box / self.period).float(), persistent=False)
-        self.sizes = {self.period: len(offsets), 1: len(box)}  # taps per dilation (gc, box)
+        self.taps = len(offsets)  # a python int: traceable by torch.fx
         self.radius_px = reach * self.period + self.period // 2  # how far an output pixel's value reaches
 
     def extra_repr(self) -> str:
@@ -63,7 +62,7 @@ class LatticeNotch(nn.Module):
 
     def _smooth(self, x: torch.Tensor, taps: torch.Tensor, dilation: int) -> torch.Tensor:
         """Separable zero-padded filtering of every channel of ``x`` with ``taps`` (spaced ``dilation``)."""
-        k = self.sizes[dilation]  # python ints (and channels folded into the batch): traceable by torch.fx
+        k = self.taps  # (channels folded into the batch: no shape-dependent kernel, traceable by torch.fx)
         pad = (k // 2) * dilation
         row = taps.view(1, 1, 1, k)
         flat = F.conv2d(x.flatten(0, 1).unsqueeze(1), row, padding=(0, pad), dilation=(1, dilation))
@@ -71,27 +70,28 @@ class LatticeNotch(nn.Module):
         flat = F.conv2d(flat.transpose(-1, -2).contiguous(), row, padding=(0, pad), dilation=(1, dilation))
         return flat.transpose(-1, -2).reshape(x.shape)
 
-    def _box(self, x: torch.Tensor) -> torch.Tensor:
-        """The zero-padded ``box`` filter along both axes, as shifted adds (5x faster than a convolution)."""
+    def _box(self, x: torch.Tensor, dims: tuple[int, ...] = (-1, -2)) -> torch.Tensor:
+        """The zero-padded ``box`` filter along ``dims``, as shifted adds (5x faster than a convolution)."""
         half = len(self.box_weights) // 2
-        for dim in (-1, -2):
+        for dim in dims:
             n = x.shape[dim]
             padded = F.pad(x, (half, half) if dim == -1 else (0, 0, half, half))
             x = sum(w * padded.narrow(dim, i, n) for i, w in enumerate(self.box_weights))
         return x
 
-    def _weights(self, ones: torch.Tensor, taps: torch.Tensor, dilation: int) -> torch.Tensor:
-        """The kernel's weight inside the image along one axis (``ones``: that axis' length of ones)."""
-        pad = (self.sizes[dilation] // 2) * dilation
-        return F.conv1d(ones.view(1, 1, -1), taps.view(1, 1, -1), padding=pad, dilation=dilation).view(-1)
+    def _inside(self, ones: torch.Tensor, gc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The weights of ``Gc`` and ``B`` inside the image along one axis (``ones``: its length of ones)."""
+        pad = (self.taps // 2) * self.period
+        line = ones.view(1, 1, -1)
+        inside_gc = F.conv1d(line, gc.view(1, 1, -1), padding=pad, dilation=self.period).view(-1)
+        return inside_gc, self._box(line.unsqueeze(0), dims=(-1,)).view(-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         xf = x.float()
-        gc, box = self.gc.float(), self.box.float()  # a model cast to half casts these buffers too
-        # The border renormalisation is separable (the image is a rectangle): two 1-D weight profiles.
-        rows, cols = torch.ones_like(xf[0, 0, :, 0]), torch.ones_like(xf[0, 0, 0, :])
-        inside_gc = self._weights(rows, gc, self.period)[:, None] * self._weights(cols, gc, self.period)[None, :]
-        inside_box = self._weights(rows, box, 1)[:, None] * self._weights(cols, box, 1)[None, :]
-        local = self._smooth(xf, gc, self.period) / inside_gc
-        mean = self._box(local) / inside_box
+        gc = self.gc.float()  # a model cast to half casts this buffer too
+        # The border renormalisation is separable (the image is a rectangle): 1-D weight profiles.
+        rows_gc, rows_box = self._inside(torch.ones_like(xf[0, 0, :, 0]), gc)
+        cols_gc, cols_box = self._inside(torch.ones_like(xf[0, 0, 0, :]), gc)
+        local = self._smooth(xf, gc, self.period) / (rows_gc[:, None] * cols_gc[None, :])
+        mean = self._box(local) / (rows_box[:, None] * cols_box[None, :])
         return (xf - (local - mean)).to(x.dtype)

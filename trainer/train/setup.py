@@ -75,7 +75,7 @@ def build_generator(config: TrainingConfig) -> nn.Module:
 
     if config.model.hparams.get("lattice_notch"):
         raise ValueError("model.hparams.lattice_notch is for finished models (trainer.interpolate.with_lattice_notch, "
-                         "scripts/interpolate_models.py --notch-reference), not for training: remove it from the config")
+                         "scripts/interpolate_models.py --notch), not for training: remove it from the config")
     model = models.build(config.model.arch, scale=config.data.scale, **config.model.hparams)
     if config.model.init_weights:
         from trainer.modelfile import load_model
