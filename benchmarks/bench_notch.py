@@ -6,7 +6,7 @@ A model with ``lattice_notch`` (SRResNet.lattice_notch) runs two networks (its o
 reference) and the notch filter. Measured in one run on the current machine, alternating, with the
 same image and the same engine settings (:class:`~trainer.inference.Upscaler`, automatic tile):
 
-* the notched model as shipped;
+* the notched model as shipped (input: scikit-image's astronaut resized to ``--size``);
 * the same file without its reference and notch (the plain network: what the model would cost
   without the notch);
 
@@ -22,27 +22,15 @@ import copy
 import json
 import platform
 import statistics
-import time
+import sys
+from pathlib import Path
 
-import numpy as np
-import torch
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# First, before torch starts its threads: bench_inference sets OpenMP's passive wait policy, and its
+# Clock turns CPU time into "seconds with the cores to itself".
+from bench_inference import Clock, test_image  # noqa: E402
 
-
-def _image(size: int) -> np.ndarray:
-    """A photo crop (scikit-image's chelsea, tiled if needed) of ``size`` x ``size``."""
-    from skimage import data
-
-    img = data.chelsea()
-    reps = (size // img.shape[0] + 1, size // img.shape[1] + 1, 1)
-    return np.ascontiguousarray(np.tile(img, reps)[:size, :size])
-
-
-def _time(fn, cpu: bool) -> tuple[float, float]:
-    threads = torch.get_num_threads()
-    w0, c0 = time.perf_counter(), time.process_time()
-    fn()
-    wall, proc = time.perf_counter() - w0, time.process_time() - c0
-    return wall, proc / threads if cpu else wall
+import torch  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,15 +51,15 @@ def main(argv: list[str] | None = None) -> int:
     plain_module = copy.deepcopy(notched.module)
     plain_module.reference = plain_module.notch = None
     plain = notched.with_module(plain_module)
-    img = _image(args.size)
+    img = test_image(args.size)
     engines = {"notched": Upscaler(notched, device=args.device), "plain": Upscaler(plain, device=args.device)}
     for engine in engines.values():
         engine.upscale_array(img)  # warm-up (allocator, oneDNN primitives)
-    cpu = args.device == "cpu"
+    clock = Clock(engines["plain"].device)
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in engines}
     for _ in range(args.repeats):
         for name, engine in engines.items():  # alternating: drifts in the machine's load hit both
-            times[name].append(_time(lambda e=engine: e.upscale_array(img), cpu))
+            times[name].append(clock(lambda e=engine: e.upscale_array(img))[1:])
     result = {
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, {args.device}",
         "model": args.model, "size": args.size, "repeats": args.repeats,
@@ -86,8 +74,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:8s} {result[name]['wall_s']:.2f} s wall, {result[name]['cpu_s_per_thread']:.2f} s CPU per thread")
     print(f"  notched / plain: {result['ratio_cpu']:.2f}x (CPU time), {result['ratio_wall']:.2f}x (wall)")
     if args.json:
-        from pathlib import Path
-
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     return 0
 
