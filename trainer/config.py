@@ -270,6 +270,12 @@ class RuntimeConfig:
     ``nan_patience``: consecutive non-finite steps tolerated (skipped) before the run stops.
     ``val_niqe``: validation also gives the NIQE of the outputs (no-reference, lower is better;
     :mod:`trainer.niqe`), the figure that rewards real detail where PSNR rewards blur: for GAN runs.
+    ``val_blend``: a PSNR-oriented model file of the generator's shape (the network a GAN phase
+    started from); each validation then also measures the *deployed form*
+    ``(1 - val_blend_alpha) * that + val_blend_alpha * EMA generator`` (network interpolation), with the
+    lattice notch against that file when ``val_blend_notch`` (sigma, output pixels) is > 0: the form
+    docs/GAN_RECIPE.md ships, so its PSNR floor can be checked at every validation
+    (:mod:`trainer.train.deployed`).
     """
 
     seed: int = 0
@@ -283,6 +289,9 @@ class RuntimeConfig:
     log_interval: int = field(default=10, metadata=_min(1))
     val_interval: int = field(default=500, metadata=_min(0))
     val_niqe: bool = False
+    val_blend: str = ""
+    val_blend_alpha: float = field(default=0.75, metadata={"prob": True})
+    val_blend_notch: float = field(default=0.0, metadata=_min(0))
     checkpoint_interval: int = field(default=500, metadata=_min(0))
     keep_last: int = field(default=3, metadata=_min(1))
     export_on_stop: bool = True
@@ -360,6 +369,11 @@ def validate(config: TrainingConfig) -> TrainingConfig:
     if data.holdout and data.val_dir not in ("auto", ""):
         raise ConfigError("data.holdout", f"validate either on held-out images or on data.val_dir ({data.val_dir!r}), not both")
     _check_arch("model.arch", config.model.arch, "generator", config.model.hparams, models)
+    rt = config.runtime
+    if rt.val_blend and rt.val_blend_alpha == 0:
+        raise ConfigError("runtime.val_blend_alpha", "must be > 0: at 0 the deployed form is runtime.val_blend's model itself")
+    if rt.val_blend_notch and not rt.val_blend:
+        raise ConfigError("runtime.val_blend_notch", "the notch is taken against runtime.val_blend's model: set that too")
     if "scale" in config.model.hparams:
         raise ConfigError("model.hparams.scale", "set data.scale instead (the model's scale follows it)")
     names = [p.name for p in config.phases]

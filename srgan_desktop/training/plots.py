@@ -19,16 +19,17 @@ PLOTS = (
     ("g", "Generator losses", "loss", GENERATOR_LOSSES),
     ("d", "Discriminator", "loss", DISCRIMINATOR_LOSSES),
     ("lr", "Learning rate", "lr", ("lr", "lr_d")),
-    ("psnr", "Validation PSNR", "dB", ("psnr",)),
-    ("ssim", "Validation SSIM", "", ("ssim",)),
+    ("psnr", "Validation PSNR", "dB", ("psnr", "blend_psnr")),
+    ("ssim", "Validation SSIM", "", ("ssim", "blend_ssim")),
 )
 LABELS = {"g_total": "total", "g_pixel": "pixel", "g_lattice": "lattice", "g_phase": "dot lattice", "g_content": "content (VGG)", "g_feature": "D features", "g_adversarial": "adversarial",
           "d_total": "total", "d_real": "real", "d_fake": "fake", "d_gp": "gradient penalty",
-          "lr": "generator", "lr_d": "discriminator", "psnr": "model", "ssim": "model"}
+          "lr": "generator", "lr_d": "discriminator", "psnr": "model", "ssim": "model",
+          "blend_psnr": "as shipped (blend)", "blend_ssim": "as shipped (blend)"}
 COLOURS = {"g_total": (200, 200, 200), "g_pixel": (66, 133, 244), "g_lattice": (155, 89, 182), "g_phase": (255, 112, 67), "g_content": (52, 168, 83), "g_feature": (0, 172, 193),
            "g_adversarial": (234, 67, 53), "d_total": (200, 200, 200), "d_real": (52, 168, 83),
            "d_fake": (234, 67, 53), "d_gp": (251, 188, 5), "lr": (66, 133, 244), "lr_d": (234, 67, 53),
-           "psnr": (66, 133, 244), "ssim": (66, 133, 244)}
+           "psnr": (66, 133, 244), "ssim": (66, 133, 244), "blend_psnr": (251, 140, 0), "blend_ssim": (251, 140, 0)}
 GRID = {"g": (0, 0, 1), "d": (0, 1, 1), "lr": (0, 2, 1), "psnr": (1, 0, 2), "ssim": (1, 2, 1)}  # row, column, span
 REFERENCE_PEN = pg.mkPen((160, 160, 160), width=1, style=pg.QtCore.Qt.PenStyle.DashLine)
 
@@ -82,7 +83,7 @@ class TrainingPlots(QWidget):
         if curve is None:
             plot = self.plots[self._owner.get(name, "g")]
             colour = COLOURS.get(name, (150, 100, 220))
-            symbol = "o" if name in ("psnr", "ssim") else None
+            symbol = "o" if name in ("psnr", "ssim", "blend_psnr", "blend_ssim") else None
             curve = plot.plot(name=LABELS.get(name, name), pen=pg.mkPen(colour, width=1.5), symbol=symbol,
                               symbolSize=5, symbolBrush=colour, symbolPen=None, connect="finite")
             curve.setDownsampling(auto=True, method="peak")

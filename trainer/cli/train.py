@@ -215,6 +215,10 @@ def _run(config, run_dir, *, resume: bool, summary_every: int, progress: bool) -
                 niqe = f" NIQE {event.niqe:.3f} (HR {event.hr_niqe:.3f})" if event.niqe is not None and event.hr_niqe is not None else ""
                 out(f"step {event.step}: {event.dataset} PSNR {event.psnr:.2f} dB SSIM {event.ssim:.4f}{niqe} "
                     f"(bicubic {event.bicubic_psnr:.2f} / {event.bicubic_ssim:.4f}){' best' if event.is_best else ''}")
+                if event.blend is not None:
+                    b = event.blend
+                    b_niqe = f" NIQE {b.niqe:.3f}" if b.niqe is not None else ""
+                    out(f"step {event.step}: {event.dataset} as shipped ({b.label}): PSNR {b.psnr:.2f} dB SSIM {b.ssim:.4f}{b_niqe}")
             elif isinstance(event, ev.CheckpointSaved):
                 if event.reason != "interval":
                     out(f"checkpoint ({event.reason}): {event.path}")

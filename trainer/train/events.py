@@ -76,6 +76,16 @@ class SampleCrops:
 
 
 @dataclass(frozen=True)
+class BlendValidation:
+    """The deployed form's figures at a validation (``runtime.val_blend``, :mod:`trainer.train.deployed`)."""
+
+    label: str  # what was measured: "blend 0.74 with srresnet_rc_x4, notch 16"
+    psnr: float
+    ssim: float
+    niqe: float | None = None
+
+
+@dataclass(frozen=True)
 class Validation:
     """Protocol Y-PSNR/SSIM of the EMA generator on the validation folder (means over its images)."""
 
@@ -95,6 +105,7 @@ class Validation:
     hr_niqe: float | None = None  # of the validation HR images, for reference
     dot_lattice: float | None = None  # mean trainer.metrics.dot_lattice of the outputs (lower: fewer dots)
     hr_dot_lattice: float | None = None  # of the validation HR images, for reference
+    blend: BlendValidation | None = None  # the deployed form on the same images (runtime.val_blend)
 
 
 @dataclass(frozen=True)
@@ -172,6 +183,8 @@ def event_record(event: Any) -> dict[str, Any]:
     for name, value in vars(event).items():
         if name in ("samples", "traceback"):
             continue
+        if isinstance(value, BlendValidation):
+            value = dict(vars(value))
         out[name] = list(value) if isinstance(value, tuple) else value
     return out
 

@@ -30,6 +30,7 @@ from trainer.train import distributed
 from trainer.train.data import CropDataset, ImageStore, degrade, make_loader, to_float
 from trainer.train.ema import ModelEMA
 from trainer.train.events import (
+    BlendValidation,
     CheckpointSaved,
     Error,
     Event,
@@ -55,6 +56,7 @@ from trainer.train.setup import (
     build_generator,
     default_run_dir,
     describe_device,
+    describe_generator,
     resolve_val_dir,
     set_threads,
     use_channels_last,
@@ -185,6 +187,11 @@ class _Run:
             yield self._notice(RANDOM_VGG_WARNING)
         self.discriminators = {i: build_discriminator(cfg, i) for i, p in enumerate(cfg.phases) if p.is_gan}
         self.generator = build_generator(cfg)
+        self.deployed = None
+        if self.validator is not None and rt.val_blend:
+            from trainer.train.deployed import DeployedForm
+
+            self.deployed = DeployedForm.from_config(cfg, describe_generator(cfg, self.generator), self.device)
         fmt = torch.channels_last if self.channels_last else torch.preserve_format
         self.generator.to(self.device, memory_format=fmt)
         for c in self.contents.values():
@@ -254,15 +261,25 @@ class _Run:
         if is_best:
             self.best_psnr = psnr
         v = self.validator
+        niqe, dot_lattice = v.last_niqe, v.last_dot_lattice
         self.last_metrics = {"dataset": v.name, "psnr": psnr, "ssim": ssim, "bicubic_psnr": v.bicubic_psnr,
                              "bicubic_ssim": v.bicubic_ssim, "images": len(v), "step": self.step}
         if v.niqe:
-            self.last_metrics["niqe"] = v.last_niqe
-        if v.last_dot_lattice is not None:
-            self.last_metrics["dot_lattice"] = v.last_dot_lattice
+            self.last_metrics["niqe"] = niqe
+        if dot_lattice is not None:
+            self.last_metrics["dot_lattice"] = dot_lattice
+        blend = None
+        if self.deployed is not None:
+            # The form that ships (runtime.val_blend), measured on the same images; best_psnr stays the raw EMA's.
+            b_psnr, b_ssim, *_ = v.run(self.deployed.build(describe_generator(self.config, self.ema.module)), self.device)
+            blend = BlendValidation(self.deployed.label(), b_psnr, b_ssim, v.last_niqe)
+            self.last_metrics.update({"blend": blend.label, "blend_psnr": b_psnr, "blend_ssim": b_ssim})
+            if v.niqe:
+                self.last_metrics["blend_niqe"] = v.last_niqe
+            v.last_niqe, v.last_dot_lattice = niqe, dot_lattice
         return self._emit(Validation(self.step, phase_name, v.name, psnr, ssim, v.bicubic_psnr, v.bicubic_ssim,
-                                     self.best_psnr, is_best, seconds, per_image, samples, v.last_niqe, v.hr_niqe,
-                                     v.last_dot_lattice, v.hr_dot_lattice))
+                                     self.best_psnr, is_best, seconds, per_image, samples, niqe, v.hr_niqe,
+                                     dot_lattice, v.hr_dot_lattice, blend))
 
     def _export(self, phase_idx: int, complete: bool) -> ModelExported | None:
         if not self.main:

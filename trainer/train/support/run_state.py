@@ -80,7 +80,8 @@ class LossHistory:
     """Every curve of a run: losses by name, learning rates, validation PSNR/SSIM, phase starts.
 
     ``series`` keys: the loss names of the trainer (``g_pixel``, ``d_fake``...), ``lr``, ``lr_d``,
-    ``psnr``, ``ssim``. ``bicubic_psnr``/``bicubic_ssim`` are the validation set's bicubic levels
+    ``psnr``, ``ssim`` and, with ``runtime.val_blend``, ``blend_psnr``, ``blend_ssim`` (the deployed
+    form, :mod:`trainer.train.deployed`). ``bicubic_psnr``/``bicubic_ssim`` are the validation set's bicubic levels
     (the reference lines).
     """
 
@@ -112,6 +113,12 @@ class LossHistory:
         self._add("psnr", step, _number(psnr))
         self._add("ssim", step, _number(ssim))
         self.bicubic_psnr, self.bicubic_ssim = _number(bicubic_psnr), _number(bicubic_ssim)
+        self.version += 1
+
+    def add_blend(self, step: int, psnr: Any, ssim: Any) -> None:
+        """Record a validation's deployed-form figures (``Validation.blend``)."""
+        self._add("blend_psnr", step, _number(psnr))
+        self._add("blend_ssim", step, _number(ssim))
         self.version += 1
 
     def add_phase(self, start_step: int, name: str) -> None:
@@ -247,6 +254,10 @@ class MonitorState:
         self.psnr, self.ssim, self.dataset = _number(f["psnr"]), _number(f["ssim"]), f["dataset"]
         self.best_psnr = _number(f["best_psnr"])
         self.history.add_validation(f["step"], f["psnr"], f["ssim"], f["bicubic_psnr"], f["bicubic_ssim"])
+        blend = f.get("blend")
+        if blend is not None:  # a BlendValidation from the trainer, a dict from metrics.jsonl
+            b = blend if isinstance(blend, dict) else vars(blend)
+            self.history.add_blend(f["step"], b["psnr"], b["ssim"])
         samples = f.get("samples") or ()
         if samples:
             self.samples = tuple(samples)
