@@ -104,3 +104,24 @@ def test_config_rules(setup):
     assert err.value.field == "runtime.val_blend_notch"
     with pytest.raises(ConfigError):
         apply_overrides(cfg, ["runtime.val_blend_alpha=1.5"])
+
+
+def test_the_checkpoint_script_reproduces_the_runs_own_figures(setup, tmp_path, load_file_module, capsys):
+    cfg, reference = setup
+    run = tmp_path / "run"
+    events = collect(train(apply_overrides(cfg, ["runtime.val_blend_alpha=0.6", "runtime.val_blend_notch=16",
+                                                 "runtime.checkpoint_interval=3"]), run))
+    v = _last_validation(events)
+    script = load_file_module("scripts/deployed_checkpoints.py")
+    bench = make_images(tmp_path / "bench", n=2, size=(48, 64), seed=5)
+    out = tmp_path / "rows.json"
+    assert script.main([str(run / "checkpoints" / "step_000000003.pt"), "--reference", str(reference), "--alpha", "0.6",
+                        "--notch", "16", "--sets", str(bench), "--json", str(out)]) == 0
+    row = json.loads(out.read_text())["rows"][0]
+    assert row["step"] == 3 and row["raw"]["psnr"] == pytest.approx(v.psnr, abs=1e-6)
+    assert row["deployed"]["psnr"] == pytest.approx(v.blend.psnr, abs=1e-6)  # what the trainer logged at that step
+    s = row["sets"]["bench"]
+    assert s["psnr"] > 10 and s["bicubic_psnr"] > 10
+    printed = capsys.readouterr().out
+    floor = row["bicubic_psnr"] + 1.0
+    assert f"(floor {floor:.3f})" in printed and ("UNDER" in printed.split(";")[0]) == (row["deployed"]["psnr"] < floor)

@@ -87,6 +87,23 @@ class CheckpointExport:
     ema: bool
 
 
+def checkpoint_generator(checkpoint: str | os.PathLike, *, raw: bool = False) -> tuple[nn.Module, TrainingConfig, dict[str, Any], bool]:
+    """``(generator, config, checkpoint dict, ema)``: the generator of a training checkpoint (its EMA
+    weights when it has them and not ``raw``), in eval mode on the CPU, and the run's config."""
+    from trainer import models
+    from trainer.config import from_dict, validate
+    from trainer.train.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(checkpoint)  # weights_only: data, never pickled objects
+    config = validate(from_dict(ckpt["config"], TrainingConfig))
+    # Built bare (not through build_generator): the weights come from the checkpoint, so the
+    # run's model.init_weights file need not exist here.
+    model = models.build(config.model.arch, scale=config.data.scale, **config.model.hparams)
+    ema = not raw and bool(ckpt.get("ema"))
+    model.load_state_dict(ckpt["ema"]["module"] if ema else ckpt["generator"])
+    return model.eval(), config, ckpt, ema
+
+
 def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, *, raw: bool = False,
                       device: str = "") -> CheckpointExport:
     """Export the generator of a training checkpoint as model file ``output`` and its model card.
@@ -99,17 +116,7 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
     checkpoint's step); ``device`` is what the card says
     the model was trained on (unknown when empty).
     """
-    from trainer import models
-    from trainer.config import from_dict, validate
-    from trainer.train.checkpoint import load_checkpoint
-
-    ckpt = load_checkpoint(checkpoint)  # weights_only: data, never pickled objects
-    config = validate(from_dict(ckpt["config"], TrainingConfig))
-    # Built bare (not through build_generator): the weights come from the checkpoint, so the
-    # run's model.init_weights file need not exist here.
-    model = models.build(config.model.arch, scale=config.data.scale, **config.model.hparams)
-    ema = not raw and bool(ckpt.get("ema"))
-    model.load_state_dict(ckpt["ema"]["module"] if ema else ckpt["generator"])
+    model, config, ckpt, ema = checkpoint_generator(checkpoint, raw=raw)
     step = int(ckpt["step"])
     out = Path(str(output).replace("{step}", str(step)))
     name = out.name[: -len(".safetensors")] if out.name.endswith(".safetensors") else out.name
