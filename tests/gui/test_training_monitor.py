@@ -130,3 +130,22 @@ def test_a_failed_run_shows_advice_and_the_retry_action_starts_a_smaller_run(qtb
     assert type(retry.final).__name__ == "Finished"
     qtbot.waitUntil(lambda: not monitor.error_panel.isVisible(), timeout=5000)
     controller.shutdown()
+
+
+def test_the_deployed_form_gets_its_own_psnr_and_ssim_curves(qtbot):
+    """A run with runtime.val_blend logs Validation.blend: drawn next to the raw model, from a log too."""
+    from srgan_desktop.training.plots import TrainingPlots
+    from trainer.train.support.run_state import MonitorState
+
+    state = MonitorState()
+    for step, (p, bp) in zip((250, 500), ((30.1, 30.7), (30.2, 30.8))):
+        state.apply({"event": "Validation", "step": step, "dataset": "holdout", "psnr": p, "ssim": 0.79, "best_psnr": p,
+                     "bicubic_psnr": 29.8, "bicubic_ssim": 0.77, "blend": {"label": "blend 0.74 with x, notch 16",
+                                                                           "psnr": bp, "ssim": 0.80, "niqe": 5.1}})
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    assert plots.refresh(state.history)
+    x, y = plots.curves["blend_psnr"].getData()
+    assert list(x) == [250, 500] and list(y) == pytest.approx([30.7, 30.8])
+    assert list(plots.curves["blend_ssim"].getData()[1]) == pytest.approx([0.80, 0.80])
+    assert plots.curves["blend_psnr"].name() == "as shipped (blend)"
