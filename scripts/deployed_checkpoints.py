@@ -72,7 +72,9 @@ def line(row: dict) -> str:
     raw, dep = row["raw"], row["deployed"]
     niqe = (lambda x: "" if x is None else f" / {x:.2f}")
     mark = (lambda v, f: "" if v >= f else " UNDER")
-    out = (f"{Path(row['checkpoint']).parent.parent.name:>8} step {row['step']:5d}: hold-out raw {raw['psnr']:.3f}{niqe(raw['niqe'])}, "
+    ckpt = Path(row["checkpoint"])
+    run = ckpt.parent.parent.name if ckpt.parent.name == "checkpoints" else ckpt.parent.name
+    out = (f"{run:>8} step {row['step']:5d}: hold-out raw {raw['psnr']:.3f}{niqe(raw['niqe'])}, "
            f"deployed {dep['psnr']:.3f}{niqe(dep['niqe'])} (floor {floor:.3f}){mark(dep['psnr'], floor)}")
     for name, s in row["sets"].items():
         f = s["bicubic_psnr"] + FLOOR_DB
