@@ -132,7 +132,7 @@ def test_a_failed_run_shows_advice_and_the_retry_action_starts_a_smaller_run(qtb
     controller.shutdown()
 
 
-def test_the_deployed_form_gets_its_own_psnr_and_ssim_curves(qtbot):
+def test_the_deployed_form_gets_its_own_curves_and_logits_none(qtbot):
     """A run with runtime.val_blend logs Validation.blend: drawn next to the raw model, from a log too."""
     from srgan_desktop.training.plots import TrainingPlots
     from trainer.train.support.run_state import MonitorState
@@ -142,9 +142,15 @@ def test_the_deployed_form_gets_its_own_psnr_and_ssim_curves(qtbot):
         state.apply({"event": "Validation", "step": step, "dataset": "holdout", "psnr": p, "ssim": 0.79, "best_psnr": p,
                      "bicubic_psnr": 29.8, "bicubic_ssim": 0.77, "blend": {"label": "blend 0.74 with x, notch 16",
                                                                            "psnr": bp, "ssim": 0.80, "niqe": 5.1}})
+    from trainer.train.events import TrainStep
+
+    state.apply(TrainStep(500, 1000, "gan", {"g_pixel": 0.02, "g_adversarial": 0.01, "d_real": 0.3, "d_real_logit": 6.5,
+                                              "d_fake_logit": -2.0}, 3e-5, 3e-5, 1.0, 8.0, 0.0, 10))
     plots = TrainingPlots()
     qtbot.addWidget(plots)
     assert plots.refresh(state.history)
+    # The mean logits (-5..10) stay off the loss plots, which they would flatten.
+    assert "g_pixel" in plots.curves and "d_real" in plots.curves and not any(n.endswith("_logit") for n in plots.curves)
     x, y = plots.curves["blend_psnr"].getData()
     assert list(x) == [250, 500] and list(y) == pytest.approx([30.7, 30.8])
     assert list(plots.curves["blend_ssim"].getData()[1]) == pytest.approx([0.80, 0.80])
