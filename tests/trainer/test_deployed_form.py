@@ -57,6 +57,8 @@ def test_the_blend_is_measured_next_to_the_raw_generator_and_logged(setup, tmp_p
     logged = [r for r in records if r["event"] == "Validation"][-1]
     assert logged["blend"]["psnr"] == pytest.approx(v.blend.psnr) and logged["best_psnr"] == pytest.approx(v.best_psnr)
     assert v.best_psnr == pytest.approx(max(x.psnr for x in of_type(events, "Validation")))
+    card = next(run.glob("*.md")).read_text()
+    assert f"| holdout, as shipped (blend 0.5 with psnr, notch 16) | {v.blend.psnr:.2f} |" in card
     from trainer.train.support.run_state import MonitorState
 
     state = MonitorState()

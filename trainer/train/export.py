@@ -175,6 +175,9 @@ def render_card(name: str, model: LoadedModel, meta: dict[str, Any]) -> str:
             "|---|---|---|---|---|",
             f"| {m.get('dataset', '?')} | {m['psnr']:.2f} | {m['ssim']:.4f} | {m['bicubic_psnr']:.2f} | {m['bicubic_ssim']:.4f} |",
         ]
+        if m.get("blend_psnr") is not None:  # runtime.val_blend: the form the GAN would ship in
+            lines.append(f"| {m.get('dataset', '?')}, as shipped ({m.get('blend', 'blend')}) | {m['blend_psnr']:.2f} | "
+                         f"{m['blend_ssim']:.4f} | {m['bicubic_psnr']:.2f} | {m['bicubic_ssim']:.4f} |")
     else:
         lines.append("Not validated (no validation folder).")
     lines += ["", "The model file's metadata holds the complete training configuration.", ""]
