@@ -21,7 +21,10 @@ Defaults, from the model cards in ``resources/models`` and docs/GAN_RECIPE.md:
   1.5; adversarial 1e-2; docs/GAN_RECIPE.md) exactly as ``gan21`` ran it on the CPU: cosine-decayed
   learning rates from 1e-4 for both networks, **batch 8**, EMA 0.99, fp32 (TF32 convolutions), from
   ``srresnet_rc_x4`` (this run's, else the shipped ``srresnet_x4`` fitted), validating on 6 held-out
-  training images with NIQE (``data.holdout``, ``runtime.val_niqe``), as the selection rules want.
+  training images with NIQE (``data.holdout``, ``runtime.val_niqe``), as the selection rules want;
+  each validation also measures the form that ships (``runtime.val_blend = "@init"``: blended 0.74
+  with the SRResNet it starts from, notched against it; dropped when that is another network), so
+  the run's results carry the stability figures issue 13 asks for.
   Why batch 8: the second H200 session (2026-11-28) ran this recipe at batch 16 and grew a lattice
   every image shares (Set14 set grid 0.165, ``gan21`` at batch 8 about 0.10), and 4191 to 9866 steps
   there ended short of ``gan21``'s 10000 CPU steps on the hold-out's perception-distortion plane. The
@@ -95,7 +98,8 @@ DEFAULT_PLAN: tuple[RunSpec, ...] = (
     ),
     RunSpec(
         name="srgan_x4", recipe="srgan-dfm", init=("run:srresnet_rc_x4", "shipped:srresnet_x4"), share=0.70, base_lr=1e-4, series=4,
-        overrides=_GAN,
+        # every validation also measures the form that ships (blend 0.74 with the starting SRResNet, notched)
+        overrides={**_GAN, "runtime.val_blend": "@init", "runtime.val_blend_alpha": 0.74, "runtime.val_blend_notch": 16.0},
     ),
     RunSpec(
         name="srgan_lat_x4", recipe="srgan-dfm", after="srgan_x4", share=0.15, base_lr=3e-5,

@@ -99,6 +99,17 @@ def _matches(path: Path, want: dict[str, Any]) -> bool:
     return init_compatible(str(meta.get("arch")), hp, want["arch"], want["hparams"])
 
 
+def _same_network(path: Path, cfg) -> bool:
+    """Whether the model file at ``path`` is exactly the run's generator network (a blend needs that)."""
+    from trainer.models.registry import full_hparams
+    from trainer.modelfile import read_metadata
+
+    meta = read_metadata(path)
+    arch = cfg.model.arch
+    mine = full_hparams(arch, {"scale": cfg.data.scale, **cfg.model.hparams})
+    return meta.get("arch") == arch and full_hparams(arch, {**meta.get("hparams", {}), "scale": cfg.data.scale}) == mine
+
+
 def _config(ctx: Context, spec: RunSpec, exported: dict[str, dict[str, Any]], end: float, rec: R.Record):
     """The run's TrainingConfig: recipe + plan overrides + data, device, schedule from the probe;
     the run (export and packing included) should be over at ``end`` (time.monotonic())."""
@@ -135,6 +146,12 @@ def _config(ctx: Context, spec: RunSpec, exported: dict[str, dict[str, Any]], en
         # every requested save (series) and every best validation keeps its checkpoint
         "runtime.keep_last": spec.series + 8, "runtime.compile": _compile(ctx, train_s, rec),
     })
+    if cfg.runtime.val_blend == "@init":
+        # The deployed form (runtime.val_blend) is blended with the network the GAN starts from: only
+        # where that is the generator's own network (not a pixel-shuffle file a resize-conv run was fitted from).
+        blend = init if init and _same_network(Path(init), cfg) else ""
+        cfg = C.apply_overrides(cfg, {"runtime.val_blend": blend, **({} if blend else {"runtime.val_blend_notch": 0.0})})
+        rec.figures["val_blend"] = blend or "none (the starting weights are another network)"
     rec.figures.update({"init": why, "batch": batch, "lr": lr, "iterations_planned": iterations, "train_s": train_s,
                         "probe_s_per_step": per_step, "probe_degrade_s": t["degrade"], "precision": cfg.runtime.precision})
     return cfg, init
@@ -161,7 +178,7 @@ def _train(ctx: Context, cfg, run_dir: Path, deadline: float, save_at: list[int]
     from trainer.train import TrainingControl, train
 
     control = TrainingControl()
-    rates, data, saved = [], [], []
+    rates, data, saved, vals = [], [], [], []
     pending = list(save_at)
     finished = None
     total = cfg.total_steps
@@ -183,7 +200,10 @@ def _train(ctx: Context, cfg, run_dir: Path, deadline: float, save_at: list[int]
         elif name == "CheckpointSaved" and ev.reason == "request":
             saved.append(ev.step)
         elif name == "Validation":
-            ctx.log(f"  step {ev.step}: {ev.dataset} PSNR {ev.psnr:.3f} dB SSIM {ev.ssim:.4f}")
+            shipped = f"; as shipped {ev.blend.psnr:.3f} dB" if ev.blend is not None else ""
+            ctx.log(f"  step {ev.step}: {ev.dataset} PSNR {ev.psnr:.3f} dB SSIM {ev.ssim:.4f}{shipped}")
+            vals.append({"step": ev.step, "psnr": ev.psnr, "niqe": ev.niqe,
+                         **({"blend_psnr": ev.blend.psnr, "blend_niqe": ev.blend.niqe} if ev.blend is not None else {})})
         elif name == "Notice":
             ctx.log(f"  {ev.level}: {ev.message}")
         elif name == "Error":
@@ -193,7 +213,8 @@ def _train(ctx: Context, cfg, run_dir: Path, deadline: float, save_at: list[int]
     rec.figures.update({"steps": finished.step, "seconds": finished.seconds, "stopped": finished.stopped,
                         "steps_per_s": statistics.median(rates) if rates else None,
                         "samples_per_s": statistics.median(rates) * cfg.data.batch_size if rates else None,
-                        "data_fraction": statistics.median(data) if data else None, "best_psnr": finished.best_psnr})
+                        "data_fraction": statistics.median(data) if data else None, "best_psnr": finished.best_psnr,
+                        "validations": vals})
     return finished, saved
 
 

@@ -254,3 +254,16 @@ def test_a_run_after_another_continues_its_generator_and_discriminator(smoke, tm
     gan = next(p for p in cfg.phases if p.is_gan and p.iterations > 0)
     assert Path(gan.discriminator.init_weights).name == "srgan_x4_continue.pt"
     assert gan.pixel.lattice == 20000.0 and gan.pixel.lattice_scope == "image"
+
+
+def test_the_gan_run_validates_the_form_that_ships(smoke):
+    """The default plan's GAN blends with the SRResNet it started from at every validation (runtime.val_blend = "@init")."""
+    _, results, _, _ = smoke
+    gan = results[("c", "srgan_x4")]["figures"]
+    base = results[("c", "srresnet_rc_x4")]["figures"]
+    assert gan["init"].startswith("run:srresnet_rc_x4") or gan["init"].startswith("shipped:")
+    if gan["init"].startswith("run:"):
+        assert gan["val_blend"].endswith(".safetensors") and "srresnet_rc_x4" in gan["val_blend"], (gan["val_blend"], base.get("init"))
+        assert gan["validations"] and all("blend_psnr" in v for v in gan["validations"])
+    else:  # started from the pixel-shuffle file: no blend with another network
+        assert gan["val_blend"].startswith("none")
