@@ -25,19 +25,19 @@ FLOOR_DB = 1.0
 
 def holdout_validator(config, niqe: bool):
     """The trainer's validator over the run's hold-out images (``data.holdout`` of its config)."""
-    from trainer.imageio import iter_image_files
-    from trainer.train.holdout import choose_holdout
+    from trainer.train.holdout import holdout_files
     from trainer.train.validation import Validator
 
     train_dir = Path(config.data.train_dir)
     if config.data.holdout <= 0:
         raise SystemExit(f"the run trained on {train_dir} without a hold-out (data.holdout = 0)")
-    files = choose_holdout(sorted(f for f, _ in iter_image_files([train_dir], recursive=True)), config.data.holdout)
+    files = holdout_files(train_dir, config.data.holdout)
     return Validator(train_dir, scale=config.data.scale, files=files, name="holdout", niqe=niqe, samples=0)
 
 
-def measure(checkpoint: Path, form, *, sets: list[str], niqe: bool, validators: dict) -> dict:
-    """One checkpoint's row: step, hold-out raw and deployed figures, and the deployed form per set."""
+def measure(checkpoint: Path, form, *, sets: list[str], niqe: bool, validators: dict, bicubic: dict) -> dict:
+    """One checkpoint's row: step, hold-out raw and deployed figures, and the deployed form per set.
+    ``validators`` (by training folder and hold-out size) and ``bicubic`` (by set) are kept across rows."""
     import torch
 
     from trainer.evaluation import evaluate_set, model_upscale_fn
@@ -60,9 +60,9 @@ def measure(checkpoint: Path, form, *, sets: list[str], niqe: bool, validators: 
     for name in sets:
         folder = Path(name) if Path(name).is_dir() else benchmarks_dir() / name
         res = evaluate_set(folder, model_upscale_fn(deployed, cpu), scale=config.data.scale)
-        if ("bicubic", name) not in validators:
-            validators[("bicubic", name)] = evaluate_set(folder, None, scale=config.data.scale)
-        row["sets"][folder.name] = {"psnr": res.psnr, "ssim": res.ssim, "bicubic_psnr": validators[("bicubic", name)].psnr}
+        if name not in bicubic:
+            bicubic[name] = evaluate_set(folder, None, scale=config.data.scale).psnr
+        row["sets"][folder.name] = {"psnr": res.psnr, "ssim": res.ssim, "bicubic_psnr": bicubic[name]}
     return row
 
 
@@ -99,9 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     from trainer.train.deployed import DeployedForm
 
     form = DeployedForm(load_model(args.reference), args.alpha, args.notch)
-    rows, validators = [], {}
+    rows, validators, bicubic = [], {}, {}
     for ckpt in args.checkpoints:
-        rows.append(measure(ckpt, form, sets=args.sets, niqe=args.niqe, validators=validators))
+        rows.append(measure(ckpt, form, sets=args.sets, niqe=args.niqe, validators=validators, bicubic=bicubic))
         print(line(rows[-1]), flush=True)
     if args.json is not None:
         atomic_write_text(args.json, json.dumps({"reference": str(args.reference), "alpha": args.alpha, "notch": args.notch,

@@ -30,7 +30,7 @@ from trainer import modelfile
 from trainer.atomic import atomic_write_text
 from trainer.evaluation import evaluate_set, image_files, model_upscale_fn
 from trainer.interpolate import interpolate, with_lattice_notch
-from trainer.train.holdout import choose_holdout
+from trainer.train.holdout import holdout_files
 
 FLOOR_DB = 1.0  # hold-out PSNR must be at least bicubic + this
 TIE_NIQE = 0.02
@@ -45,10 +45,7 @@ def holdout_folder(run: Path, into: Path) -> Path:
     train_dir, n = Path(data["train_dir"]), int(data.get("holdout", 0))
     if n <= 0:
         raise SystemExit(f"{run}: the run has no hold-out (data.holdout = 0)")
-    from trainer.imageio import iter_image_files
-
-    files = [f for f, _ in iter_image_files([train_dir], recursive=True)]
-    for i, f in enumerate(choose_holdout(sorted(files), n)):
+    for i, f in enumerate(holdout_files(train_dir, n)):
         (into / f"{i:02d}_{f.name}").symlink_to(f.resolve())
     return into
 

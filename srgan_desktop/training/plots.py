@@ -83,7 +83,7 @@ class TrainingPlots(QWidget):
         if curve is None:
             plot = self.plots[self._owner.get(name, "g")]
             colour = COLOURS.get(name, (150, 100, 220))
-            symbol = "o" if name in ("psnr", "ssim", "blend_psnr", "blend_ssim") else None
+            symbol = "o" if self._owner.get(name) in ("psnr", "ssim") else None  # validations: a point each
             curve = plot.plot(name=LABELS.get(name, name), pen=pg.mkPen(colour, width=1.5), symbol=symbol,
                               symbolSize=5, symbolBrush=colour, symbolPen=None, connect="finite")
             curve.setDownsampling(auto=True, method="peak")

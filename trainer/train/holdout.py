@@ -16,3 +16,12 @@ def choose_holdout(files: list[Path], n: int) -> list[Path]:
         return []
     step = len(files) / n
     return [files[int(i * step + step / 2)] for i in range(n)]
+
+
+def holdout_files(folder: str | Path, n: int) -> list[Path]:
+    """The ``n`` hold-out images of training folder ``folder``, exactly as the trainer picks them
+    (every image found recursively, sorted, then :func:`choose_holdout`): for tools that measure a
+    run's hold-out after the fact."""
+    from trainer.imageio import iter_image_files
+
+    return choose_holdout(sorted(f for f, _ in iter_image_files([Path(folder)], recursive=True)), n)
