@@ -60,11 +60,11 @@ class LatticeNotch(nn.Module):
     def extra_repr(self) -> str:
         return f"period={self.period}, sigma={self.sigma}"
 
-    def _smooth(self, x: torch.Tensor, taps: torch.Tensor, dilation: int) -> torch.Tensor:
-        """Separable zero-padded filtering of every channel of ``x`` with ``taps`` (spaced ``dilation``)."""
-        k = self.taps  # (channels folded into the batch: no shape-dependent kernel, traceable by torch.fx)
+    def _smooth(self, x: torch.Tensor, gc: torch.Tensor) -> torch.Tensor:
+        """``Gc * x``: separable zero-padded filtering of every channel with ``gc`` (taps a period apart)."""
+        k, dilation = self.taps, self.period  # (channels folded into the batch: traceable by torch.fx)
         pad = (k // 2) * dilation
-        row = taps.view(1, 1, 1, k)
+        row = gc.view(1, 1, 1, k)
         flat = F.conv2d(x.flatten(0, 1).unsqueeze(1), row, padding=(0, pad), dilation=(1, dilation))
         # The column pass as a row pass on the transpose: oneDNN runs (1, k) kernels ~1.5x faster.
         flat = F.conv2d(flat.transpose(-1, -2).contiguous(), row, padding=(0, pad), dilation=(1, dilation))
@@ -92,6 +92,6 @@ class LatticeNotch(nn.Module):
         # The border renormalisation is separable (the image is a rectangle): 1-D weight profiles.
         rows_gc, rows_box = self._inside(torch.ones_like(xf[0, 0, :, 0]), gc)
         cols_gc, cols_box = self._inside(torch.ones_like(xf[0, 0, 0, :]), gc)
-        local = self._smooth(xf, gc, self.period) / (rows_gc[:, None] * cols_gc[None, :])
+        local = self._smooth(xf, gc) / (rows_gc[:, None] * cols_gc[None, :])
         mean = self._box(local) / (rows_box[:, None] * cols_box[None, :])
         return (xf - (local - mean)).to(x.dtype)
