@@ -139,6 +139,15 @@ class PixelLossConfig:
     uses it. 0 = off. ``phase_energy_form``: ``excess`` (only a position's excess over the image's
     mean, so it can only take detail away from a dotted position) or ``relative`` (the first,
     symmetric form: SR's and HR's relative energies per position compared; lowered by grain too).
+
+    ``budget_db`` > 0 gives the phase a PSNR budget (:mod:`trainer.train.budget`): the generator's
+    MSE on the training batches may exceed that of a reference network (``budget_reference``: a
+    model file of the same network, ``"@init"`` = ``model.init_weights``, the PSNR model a GAN
+    starts from) by at most this many dB. The pixel weight becomes ``weight x m``, the multiplier
+    ``m`` >= 1 rising while the gap (averaged over about 100 steps) is over the budget and falling
+    back while it is under, by ``budget_rate`` in log m per step per dB (a Lagrange multiplier, as
+    GECO, Rezende & Viola 2018). So a GAN can trade PSNR for texture only down to a floor, however
+    long it trains. 0 = off.
     """
 
     type: str = field(default="mse", metadata=_choice("mse", "l1", "charbonnier"))
@@ -148,6 +157,9 @@ class PixelLossConfig:
     lattice_scope: str = field(default="batch", metadata=_choice(*LATTICE_SCOPES))
     phase_energy: float = field(default=0.0, metadata=_min(0))
     phase_energy_form: str = field(default="excess", metadata=_choice("excess", "relative"))
+    budget_db: float = field(default=0.0, metadata=_min(0))
+    budget_reference: str = "@init"
+    budget_rate: float = field(default=0.02, metadata=_min(0, exclusive=True))
 
 
 @dataclass(frozen=True)
@@ -383,6 +395,14 @@ def validate(config: TrainingConfig) -> TrainingConfig:
             raise ConfigError(f"{where}.name", f"phase names must be unique and non-empty, got {phase.name!r}")
         if phase.pixel.weight == 0 and phase.content.type == "none" and not phase.is_gan:
             raise ConfigError(f"{where}.pixel.weight", "the phase has no loss: give a pixel, content or adversarial term")
+        if phase.pixel.budget_db > 0:
+            if phase.pixel.weight == 0:
+                raise ConfigError(f"{where}.pixel.budget_db", "the budget scales the pixel loss: give it a pixel.weight > 0")
+            if phase.pixel.budget_reference == "@init" and not config.model.init_weights:
+                raise ConfigError(f"{where}.pixel.budget_reference",
+                                  '"@init" means model.init_weights, which is empty: name the reference model file')
+            if not phase.pixel.budget_reference:
+                raise ConfigError(f"{where}.pixel.budget_reference", 'name the reference model file (or "@init")')
         for j, m in enumerate(phase.optimizer.milestones):
             if not 0 < m < 1:
                 raise ConfigError(f"{where}.optimizer.milestones[{j}]", f"must be a fraction of the phase in (0, 1), got {m}")

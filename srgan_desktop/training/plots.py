@@ -143,8 +143,9 @@ class TrainingPlots(QWidget):
 
 def _shown(name: str, history: LossHistory) -> bool:
     """A total equal to its only term would hide that term's curve: totals are drawn only when
-    the sum has several terms. The discriminator's mean logits stay in the log, off the plots."""
-    if name.endswith("_logit"):  # the discriminator's mean logits (diagnostics, -5..10): they would flatten every loss curve
+    the sum has several terms. Diagnostics stay in the log, off the plots: the discriminator's mean
+    logits (-5..10) and the PSNR budget's multiplier and gap (1..64, dB) would flatten every loss curve."""
+    if name.endswith("_logit") or name.startswith("budget_"):
         return False
     if name == "g_total":
         return sum(n in history.series for n in GENERATOR_LOSSES[1:]) > 1

@@ -145,12 +145,13 @@ def test_the_deployed_form_gets_its_own_curves_and_logits_none(qtbot):
     from trainer.train.events import TrainStep
 
     state.apply(TrainStep(500, 1000, "gan", {"g_pixel": 0.02, "g_adversarial": 0.01, "d_real": 0.3, "d_real_logit": 6.5,
-                                              "d_fake_logit": -2.0}, 3e-5, 3e-5, 1.0, 8.0, 0.0, 10))
+                                              "d_fake_logit": -2.0, "budget_mult": 12.0, "budget_gap_db": 0.8}, 3e-5, 3e-5, 1.0, 8.0, 0.0, 10))
     plots = TrainingPlots()
     qtbot.addWidget(plots)
     assert plots.refresh(state.history)
-    # The mean logits (-5..10) stay off the loss plots, which they would flatten.
-    assert "g_pixel" in plots.curves and "d_real" in plots.curves and not any(n.endswith("_logit") for n in plots.curves)
+    # The mean logits (-5..10) and the PSNR budget's factor (1..64) stay off the loss plots, which they would flatten.
+    assert "g_pixel" in plots.curves and "d_real" in plots.curves
+    assert not any(n.endswith("_logit") or n.startswith("budget_") for n in plots.curves)
     x, y = plots.curves["blend_psnr"].getData()
     assert list(x) == [250, 500] and list(y) == pytest.approx([30.7, 30.8])
     assert list(plots.curves["blend_ssim"].getData()[1]) == pytest.approx([0.80, 0.80])

@@ -29,11 +29,13 @@ RANK_SCRIPT = textwrap.dedent(
     class Capture(loop.GANStep):  # keeps a handle on the generator and EMA to compare the ranks
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
-            captured["g"], captured["ema"] = self.generator, self.ema.module
+            captured["g"], captured["ema"], captured["budget"] = self.generator, self.ema.module, self.budget
 
     loop.GANStep = Capture
     stop_at, resume, out = int(sys.argv[1]), sys.argv[2] == "1", sys.argv[3]
-    cfg = tiny_config({train!r}, "srgan", **gan_overrides(), **{{"phases.*.iterations": 3}})
+    cfg = tiny_config({train!r}, "srgan", **gan_overrides(), **{{"phases.*.iterations": 3,
+                      "phases.gan.pixel.weight": 1e-3, "phases.gan.pixel.budget_db": 1e-4,
+                      "phases.gan.pixel.budget_reference": {reference!r}}})
     control = TrainingControl()
     for ev in train(cfg, {run!r}, control=control, resume=resume):
         name = type(ev).__name__
@@ -46,7 +48,8 @@ RANK_SCRIPT = textwrap.dedent(
             print("STARTED", ev.start_step, ev.world_size, flush=True)
         if name == "Finished":
             print("FINISHED", ev.step, ev.stopped, flush=True)
-    torch.save({{"g": captured["g"].state_dict(), "ema": captured["ema"].state_dict()}}, out)
+    torch.save({{"g": captured["g"].state_dict(), "ema": captured["ema"].state_dict(),
+                "budget": captured["budget"].state_dict()}}, out)
     """
 )
 
@@ -82,7 +85,16 @@ def test_two_gloo_ranks_train_stop_resume_and_agree(tmp_path):
     train_dir = make_images(tmp_path / "train", n=6)
     run = tmp_path / "run"
     script = tmp_path / "rank.py"
-    script.write_text(RANK_SCRIPT.format(tests=str(Path(__file__).parent), train=str(train_dir), run=str(run)))
+    # The GAN phase has a PSNR budget: its averages and multiplier must agree too (means over the ranks).
+    from test_train_support import gan_overrides, tiny_config
+
+    from trainer.modelfile import save_model
+    from trainer.train.setup import build_generator, describe_generator
+
+    cfg = tiny_config(train_dir, "srgan", **gan_overrides())
+    reference = save_model(describe_generator(cfg, build_generator(cfg)), tmp_path / "reference.safetensors")
+    script.write_text(RANK_SCRIPT.format(tests=str(Path(__file__).parent), train=str(train_dir), run=str(run),
+                                         reference=str(reference)))
 
     first = _launch(script, tmp_path, stop_at=4, resume=False, tag="first")
     assert all("STARTED 0 2" in o and "FINISHED 4 True" in o for o in first), first
@@ -93,6 +105,7 @@ def test_two_gloo_ranks_train_stop_resume_and_agree(tmp_path):
     for part in ("g", "ema"):
         for key, value in r0[part].items():
             assert torch.equal(value, r1[part][key]), f"{part}.{key} differs between ranks"
+    assert r0["budget"]["mse"] is not None and r0["budget"] == r1["budget"]
     # Only rank 0 wrote files: one run folder with the checkpoints and both exported models.
     assert (run / "srgan_x4.safetensors").is_file() and (run / "srgan_x4_pretrain.safetensors").is_file()
     from trainer.modelfile import load_model

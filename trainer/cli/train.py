@@ -96,7 +96,10 @@ def _say(msg: str) -> None:
 
 def _fmt_losses(losses: dict[str, float]) -> str:
     keys = [k for k in ("g_total", "g_pixel", "g_content", "g_adversarial", "d_total") if k in losses]
-    return " ".join(f"{k}={losses[k]:.4g}" for k in keys)
+    text = " ".join(f"{k}={losses[k]:.4g}" for k in keys)
+    if "budget_mult" in losses:  # pixel.budget_db: how far under the reference the generator is, and the pixel weight's factor
+        text += f" psnr_gap={losses['budget_gap_db']:.3f}dB pixel_x{losses['budget_mult']:.3g}"
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from trainer.train.reference import ReferenceModelError, load_same_network
+
 if TYPE_CHECKING:
     import torch
     from torch import nn
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     from trainer.loaded_model import LoadedModel
 
 
-class DeployedFormError(ValueError):
+class DeployedFormError(ReferenceModelError):
     """``runtime.val_blend`` names a file that is missing or does not match the generator."""
 
 
@@ -45,20 +47,11 @@ class DeployedForm:
         rt = config.runtime
         if not rt.val_blend:
             return None
-        from trainer.modelfile import load_model
-
-        path = Path(rt.val_blend).expanduser()
-        if not path.is_file():
-            raise DeployedFormError(f"{path}: model file for runtime.val_blend not found (the PSNR model the GAN is blended with)")
-        import torch
-
-        with torch.random.fork_rng(devices=[]):  # building initialises weights: keep the run's RNG stream as it is
-            reference = load_model(path, device=device)
-        if (reference.arch, dict(reference.hparams)) != (generator.arch, dict(generator.hparams)):
-            raise DeployedFormError(
-                f"{path}: runtime.val_blend holds {reference.arch} {dict(reference.hparams)}, but the run trains "
-                f"{generator.arch} {dict(generator.hparams)}; blending needs the same network"
-            )
+        try:
+            reference = load_same_network(rt.val_blend, generator, "runtime.val_blend",
+                                          "the PSNR model the GAN is blended with", device)
+        except ReferenceModelError as exc:
+            raise DeployedFormError(str(exc)) from None
         if rt.val_blend_notch and reference.arch != "srresnet":
             raise DeployedFormError(f"runtime.val_blend_notch: the lattice notch is for SRResNets, the run trains {reference.arch}")
         return cls(reference, float(rt.val_blend_alpha), float(rt.val_blend_notch))

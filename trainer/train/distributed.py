@@ -89,6 +89,19 @@ def make_agree(info: DistInfo, device: torch.device):
     return agree
 
 
+def make_mean(info: DistInfo):
+    """A function turning a local tensor into its mean over all ranks (itself without DDP)."""
+
+    def mean(t: torch.Tensor) -> torch.Tensor:
+        if not info.enabled:
+            return t
+        t = t.clone()
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+        return t / info.world_size
+
+    return mean
+
+
 def broadcast_state(module: nn.Module, info: DistInfo) -> None:
     """Copy rank 0's parameters and buffers to every rank (BatchNorm statistics drift per rank)."""
     if not info.enabled:

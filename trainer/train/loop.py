@@ -27,6 +27,7 @@ import torch
 from trainer.config import TrainingConfig, save as save_config, to_dict, validate
 from trainer.train import checkpoint as ckpt
 from trainer.train import distributed
+from trainer.train.budget import PixelBudget, budget_references
 from trainer.train.data import CropDataset, ImageStore, degrade, make_loader, to_float
 from trainer.train.ema import ModelEMA
 from trainer.train.events import (
@@ -193,6 +194,7 @@ class _Run:
 
             self.deployed = DeployedForm.from_config(cfg, describe_generator(cfg, self.generator), self.device)
         fmt = torch.channels_last if self.channels_last else torch.preserve_format
+        self.budget_refs = budget_references(cfg, describe_generator(cfg, self.generator), self.device, fmt)
         self.generator.to(self.device, memory_format=fmt)
         for c in self.contents.values():
             c.to(self.device, memory_format=fmt)
@@ -207,6 +209,13 @@ class _Run:
         dataset = CropDataset(self.store, crop=data.crop, scale=data.scale, seed=rt.seed, flips=data.flips, rotations=data.rotations)
         self.paired = dataset.paired
         self.dataset = dataset
+
+    def _budget(self, phase_idx: int) -> PixelBudget | None:
+        """A fresh multiplier for the phase (a resumed one gets its state from the checkpoint)."""
+        if phase_idx not in self.budget_refs:
+            return None
+        pixel = self.config.phases[phase_idx].pixel
+        return PixelBudget(self.budget_refs[phase_idx], pixel.budget_db, pixel.budget_rate, mean=distributed.make_mean(self.dist))
 
     def _check_compatible(self, state: dict[str, Any], path: Path) -> None:
         saved = state.get("config", {})
@@ -344,7 +353,7 @@ class _Run:
             stepper = GANStep(phase, generator=self.generator, g_forward=self.g_forward, ema=self.ema, device=self.device,
                               amp_dtype=self.amp, content=self.contents.get(phase_idx), discriminator=d,
                               d_forward=self.d_forward.get(phase_idx), agree=distributed.make_agree(self.dist, self.device),
-                              nan_patience=rt.nan_patience)
+                              nan_patience=rt.nan_patience, budget=self._budget(phase_idx))
             self.phase_t0 = time.perf_counter()
             if resume_phase:
                 stepper.load_state_dict(state["stepper"])

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from trainer.config import OptimizerConfig, PhaseConfig
+from trainer.train.budget import PixelBudget
 from trainer.train.ema import ModelEMA
 from trainer.train.losses import (
     AdversarialLoss,
@@ -82,6 +83,7 @@ class GANStep:
         amp_dtype: autocast dtype (float32 = no autocast).
         agree: turns a per-process "step is finite" flag into the verdict of all processes (DDP).
         nan_patience: consecutive non-finite steps tolerated before :class:`NonFiniteLoss`.
+        budget: the phase's PSNR budget (``pixel.budget_db``), which scales the pixel weight.
     """
 
     def __init__(
@@ -98,6 +100,7 @@ class GANStep:
         d_forward: nn.Module | None = None,
         agree: Callable[[bool], bool] = _agree,
         nan_patience: int = 20,
+        budget: PixelBudget | None = None,
     ) -> None:
         self.phase = phase
         self.generator = generator
@@ -111,6 +114,7 @@ class GANStep:
         self.adversarial = AdversarialLoss(phase.adversarial) if phase.is_gan else None
         self.agree = agree
         self._patience = nan_patience
+        self.budget = budget
         fp16 = amp_dtype == torch.float16
         self.opt_g = make_adam(generator.parameters(), phase.optimizer, device)
         self.scaler_g = torch.amp.GradScaler(device.type, enabled=fp16)
@@ -146,6 +150,7 @@ class GANStep:
             "scaler_d": self.scaler_d.state_dict() if self.scaler_d else None,
             "skipped": self.skipped,
             "consecutive_bad": self.consecutive_bad,
+            "budget": self.budget.state_dict() if self.budget is not None else None,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -159,6 +164,8 @@ class GANStep:
                 self.scaler_d.load_state_dict(state["scaler_d"])
         self.skipped = int(state.get("skipped", 0))
         self.consecutive_bad = int(state.get("consecutive_bad", 0))
+        if self.budget is not None and state.get("budget"):
+            self.budget.load_state_dict(state["budget"])
 
     # ------------------------------------------------------------------ the step
 
@@ -218,7 +225,8 @@ class GANStep:
         with self._autocast():
             sr = self.g_forward(lr)
             if phase.pixel.weight > 0:
-                terms["g_pixel"] = phase.pixel.weight * pixel_loss(sr, hr, phase.pixel)
+                mult = self.budget.update(lr, sr, hr) if self.budget is not None else 1.0
+                terms["g_pixel"] = phase.pixel.weight * mult * pixel_loss(sr, hr, phase.pixel)
             if phase.pixel.lattice > 0:
                 terms["g_lattice"] = phase.pixel.lattice * lattice_loss(sr, hr, hr.shape[-1] // lr.shape[-1],
                                                                                phase.pixel.lattice_scope)
@@ -268,4 +276,7 @@ class GANStep:
         self.consecutive_bad = 0
         names = list(values)
         floats = torch.stack([v.detach().float() for v in values.values()]).tolist()  # one sync
-        return dict(zip(names, floats))
+        out = dict(zip(names, floats))
+        if self.budget is not None:  # diagnostics: the log and the CLI line show them, the plots do not
+            out.update(budget_mult=self.budget.multiplier, budget_gap_db=self.budget.gap_db)
+        return out
