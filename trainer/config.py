@@ -141,9 +141,10 @@ class PixelLossConfig:
     symmetric form: SR's and HR's relative energies per position compared; lowered by grain too).
 
     ``budget_db`` > 0 gives the phase a PSNR budget (:mod:`trainer.train.budget`): the generator's
-    MSE on the training batches may exceed that of a reference network (``budget_reference``: a
-    model file of the same network, ``"@init"`` = ``model.init_weights``, the PSNR model a GAN
-    starts from) by at most this many dB. The pixel weight becomes ``weight x m``, the multiplier
+    MSE on the training batches may exceed that of a reference network by at most this many dB.
+    ``budget_reference``: ``"@start"`` (the generator as the phase starts, e.g. the SRResNet of the
+    phase before; checkpoints keep a copy), ``"@init"`` (``model.init_weights``) or a model file of
+    the same network. The pixel weight becomes ``weight x m``, the multiplier
     ``m`` >= 1 rising while the gap (averaged over about 100 steps) is over the budget and falling
     back while it is under, by ``budget_rate`` in log m per step per dB (a Lagrange multiplier, as
     GECO, Rezende & Viola 2018). So a GAN can trade PSNR for texture only down to a floor, however
@@ -158,7 +159,7 @@ class PixelLossConfig:
     phase_energy: float = field(default=0.0, metadata=_min(0))
     phase_energy_form: str = field(default="excess", metadata=_choice("excess", "relative"))
     budget_db: float = field(default=0.0, metadata=_min(0))
-    budget_reference: str = "@init"
+    budget_reference: str = "@start"
     budget_rate: float = field(default=0.02, metadata=_min(0, exclusive=True))
 
 

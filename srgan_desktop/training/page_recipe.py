@@ -56,6 +56,10 @@ HELP = {
     "feature_matching": "Compares what the discriminator itself sees in the output and in the original (its own "
                         "features), a learnt stand-in for the VGG19 content loss that needs no downloaded weights. "
                         "Needs the U-Net discriminator (unet_d, as in the no-VGG SRGAN preset); 0 = off.",
+    "budget": "Caps what the adversarial training may cost in PSNR: while the model is more than this many dB "
+              "below the one the phase started from (e.g. the SRResNet of the phase before), measured on the "
+              "training pieces, the pixel loss is weighted up until it is back within the budget. Keeps a long "
+              "GAN run from drifting into noise; 0 = off.",
 }
 PIXEL_TYPES = field_choices(PixelLossConfig, "type")
 LATTICE_SCOPES = field_choices(PixelLossConfig, "lattice_scope")
@@ -178,6 +182,10 @@ class RecipePage(DraftPage):
         add_field(form, "Discriminator shift", self._int(p + "adversarial.shift", 0, 64, suffix=" px"), HELP["shift"])
         add_field(form, "Feature matching", self._float(p + "adversarial.feature_matching"), HELP["feature_matching"])
         add_field(form, "Discriminator learning rate", self._float(p + "discriminator.optimizer.lr"), HELP["lr_d"])
+        budget = self._decimal(p + "pixel.budget_db", 0.0, 10.0, 2)
+        budget.setSuffix(" dB")
+        budget.setSpecialValueText("off")
+        add_field(form, "PSNR budget", budget, HELP["budget"])
         return box
 
     # -- field factories: each writes its dotted key into the draft ------------------------------
@@ -284,8 +292,10 @@ class RecipePage(DraftPage):
         if getattr(self, "crop_help", None) is not None:
             self.crop_help.setText(HELP["crop"].format(lr=crop // scale, crop=crop))
         for key, w in self.fields.items():
-            if key.endswith(("discriminator.optimizer.lr", "adversarial.weight", "adversarial.shift", "adversarial.feature_matching")):
-                w.setEnabled(draft_value(d, key.split(".discriminator")[0].split(".adversarial")[0] + ".adversarial.type") != "none")
+            if key.endswith(("discriminator.optimizer.lr", "adversarial.weight", "adversarial.shift", "adversarial.feature_matching",
+                             "pixel.budget_db")):
+                phase = key.split(".discriminator")[0].split(".adversarial")[0].split(".pixel")[0]
+                w.setEnabled(draft_value(d, phase + ".adversarial.type") != "none")
             elif key.endswith("content.weight"):
                 w.setEnabled(draft_value(d, key.rsplit(".", 1)[0] + ".type") == "vgg")
 

@@ -211,6 +211,12 @@ def test_no_vgg_gan_preset_needs_no_weights_and_offers_feature_matching(qtbot, w
     assert fm.isEnabled() and float(fm.text()) == 0.05
     fm.textEdited.emit("0.1")
     assert wizard.draft.build().phases[1].adversarial.feature_matching == 0.1
+    # The PSNR budget: off by default, for the GAN phase only, measured against the SRResNet phase before it.
+    budget = page.fields["phases.1.pixel.budget_db"]
+    assert budget.isEnabled() and budget.text() == "off" and not page.fields["phases.0.pixel.budget_db"].isEnabled()
+    budget.setValue(0.25)
+    gan = wizard.draft.build().phases[1]
+    assert (gan.pixel.budget_db, gan.pixel.budget_reference) == (0.25, "@start") and _next_enabled(wizard)
     # The SRGAN discriminator has no features to match: the page says so and names the field.
     page.recipe.setCurrentIndex(page.recipe.findData("srgan-mse"))
     page.fields["phases.1.adversarial.feature_matching"].textEdited.emit("0.1")

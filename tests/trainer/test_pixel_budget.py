@@ -122,3 +122,30 @@ def test_the_cli_line_shows_the_gap_and_the_factor():
 
     line = _fmt_losses({"g_total": 0.05, "g_pixel": 0.02, "budget_mult": 1.5, "budget_gap_db": 0.612})
     assert line.endswith("psnr_gap=0.612dB pixel_x1.5") and "g_pixel=0.02" in line
+
+
+def test_at_start_the_reference_is_the_phase_before_and_travels_in_the_checkpoints(tmp_path):
+    """SRResNet then GAN in one run: the budget is measured against the generator the GAN phase started from."""
+    data = make_images(tmp_path / "train", n=4, size=(40, 48))
+    cfg = tiny_config(data, "srgan-dfm", **{"phases.pretrain.iterations": 2, "phases.gan.iterations": 3,
+                                             "phases.gan.discriminator.channels": 4, "runtime.checkpoint_interval": 1,
+                                             "phases.gan.pixel.budget_db": 1e-4, "runtime.keep_last": 10})
+    assert cfg.phases[1].pixel.budget_reference == "@start" and not cfg.model.init_weights
+    steps = of_type(collect(train(cfg, tmp_path / "a")), "TrainStep")
+    assert "budget_mult" not in steps[1].losses and "budget_mult" in steps[2].losses  # the GAN phase only
+    ckpts = tmp_path / "a" / "checkpoints"
+    start = load_checkpoint(ckpts / "step_000000002.pt")["ema"]["module"]  # what the GAN phase starts from
+    for name in ("step_000000003.pt", "step_000000005.pt"):
+        kept = load_checkpoint(ckpts / name)["stepper"]["budget"]["reference"]
+        assert kept.keys() == start.keys() and all(torch.equal(kept[k], start[k]) for k in start), name
+    # Stopped inside the GAN phase and resumed: the kept reference is used, and the run ends bit-identical.
+    control = TrainingControl()
+    for ev in train(cfg, tmp_path / "b", control=control):
+        assert type(ev).__name__ != "Error"
+        if type(ev).__name__ == "TrainStep" and ev.step == 4:
+            control.stop()
+    collect(train(cfg, tmp_path / "b", resume=True))
+    a, b = (load_checkpoint(tmp_path / r / "checkpoints" / "step_000000005.pt") for r in ("a", "b"))
+    assert a["stepper"]["budget"]["log_mult"] == b["stepper"]["budget"]["log_mult"] > 0
+    for key in a["generator"]:
+        assert torch.equal(a["generator"][key], b["generator"][key]), key

@@ -40,11 +40,14 @@ class PixelBudget:
         rate: change of log m per step, per dB over (or under) the budget.
         decay: of the two MSE averages (0.99: about 100 steps).
         mean: turns a local tensor into its mean over all DDP ranks, so every rank keeps the same m.
+        keep_reference: the reference's weights go into :meth:`state_dict` (a reference that is
+            the generator as the phase started exists in no file).
     """
 
     def __init__(self, reference: nn.Module, budget_db: float, rate: float, decay: float = 0.99,
-                 mean: Callable[[torch.Tensor], torch.Tensor] = lambda t: t) -> None:
+                 mean: Callable[[torch.Tensor], torch.Tensor] = lambda t: t, keep_reference: bool = False) -> None:
         self.reference = reference
+        self.keep_reference = keep_reference
         self.budget_db, self.rate, self.decay = float(budget_db), float(rate), float(decay)
         self._mean = mean
         self.log_mult = 0.0
@@ -81,18 +84,30 @@ class PixelBudget:
         return self.multiplier
 
     def state_dict(self) -> dict[str, Any]:
-        """What resuming needs (the reference is a file the config names)."""
-        return {"log_mult": self.log_mult, "mse": list(self.mse) if self.mse else None}
+        """What resuming needs: the multiplier, the averages and, with ``keep_reference``, the reference's weights."""
+        state: dict[str, Any] = {"log_mult": self.log_mult, "mse": list(self.mse) if self.mse else None}
+        if self.keep_reference:
+            state["reference"] = {k: v.detach().clone() for k, v in self.reference.state_dict().items()}
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.log_mult = float(state["log_mult"])
         self.mse = tuple(float(v) for v in state["mse"]) if state.get("mse") else None
+        if self.keep_reference and state.get("reference") is not None:
+            self.reference.load_state_dict(state["reference"])
+
+
+def start_reference(generator: nn.Module) -> nn.Module:
+    """A frozen copy of ``generator`` as it is now (``budget_reference = "@start"``)."""
+    import copy
+
+    return copy.deepcopy(generator).eval().requires_grad_(False)
 
 
 def budget_references(config: TrainingConfig, generator: LoadedModel, device: torch.device,
                       memory_format: torch.memory_format = torch.preserve_format) -> dict[int, nn.Module]:
-    """The reference network of each phase that has a PSNR budget, by phase index: loaded on
-    ``device`` and checked to be ``generator``'s network (one load per file).
+    """The reference network of each phase whose PSNR budget is measured against a file, by phase
+    index: loaded on ``device`` and checked to be ``generator``'s network (one load per file).
 
     Raises:
         trainer.train.reference.ReferenceModelError: a file is missing or holds another network.
@@ -102,7 +117,7 @@ def budget_references(config: TrainingConfig, generator: LoadedModel, device: to
     refs: dict[int, nn.Module] = {}
     loaded: dict[str, nn.Module] = {}
     for i, phase in enumerate(config.phases):
-        if phase.pixel.budget_db <= 0 or phase.iterations == 0:
+        if phase.pixel.budget_db <= 0 or phase.iterations == 0 or phase.pixel.budget_reference == "@start":
             continue
         path = config.model.init_weights if phase.pixel.budget_reference == "@init" else phase.pixel.budget_reference
         if path not in loaded:

@@ -27,7 +27,7 @@ import torch
 from trainer.config import TrainingConfig, save as save_config, to_dict, validate
 from trainer.train import checkpoint as ckpt
 from trainer.train import distributed
-from trainer.train.budget import PixelBudget, budget_references
+from trainer.train.budget import PixelBudget, budget_references, start_reference
 from trainer.train.data import CropDataset, ImageStore, degrade, make_loader, to_float
 from trainer.train.ema import ModelEMA
 from trainer.train.events import (
@@ -212,10 +212,13 @@ class _Run:
 
     def _budget(self, phase_idx: int) -> PixelBudget | None:
         """A fresh multiplier for the phase (a resumed one gets its state from the checkpoint)."""
-        if phase_idx not in self.budget_refs:
-            return None
         pixel = self.config.phases[phase_idx].pixel
-        return PixelBudget(self.budget_refs[phase_idx], pixel.budget_db, pixel.budget_rate, mean=distributed.make_mean(self.dist))
+        if pixel.budget_db <= 0:
+            return None
+        ref = self.budget_refs.get(phase_idx)
+        keep = ref is None  # "@start": the generator as the phase starts (a new phase's, loaded just before)
+        return PixelBudget(start_reference(self.generator) if keep else ref, pixel.budget_db, pixel.budget_rate,
+                           mean=distributed.make_mean(self.dist), keep_reference=keep)
 
     def _check_compatible(self, state: dict[str, Any], path: Path) -> None:
         saved = state.get("config", {})
