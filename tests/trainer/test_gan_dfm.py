@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_train_support import collect, make_images, of_type, tiny_config
+from test_train_support import collect, make_images, of_type, run_until, tiny_config
 
 from trainer import models
 from trainer.config import ConfigError, apply_overrides, load_recipe
@@ -62,13 +62,7 @@ def test_step_logs_the_feature_term_and_resume_is_exact(tmp_path):
     assert "g_feature" in steps[-1].losses and "d_real" in steps[-1].losses
     assert all(torch.isfinite(torch.tensor(list(e.losses.values()))).all() for e in steps)
     # Stop after step 3 (phase 2's first step), resume, finish: same weights as the straight run.
-    from trainer.train import TrainingControl
-
-    control = TrainingControl()
-    for ev in train(cfg, tmp_path / "b", control=control):
-        assert type(ev).__name__ != "Error"
-        if type(ev).__name__ == "TrainStep" and ev.step == 3:
-            control.stop()
+    run_until(cfg, tmp_path / "b", 3)
     collect(train(cfg, tmp_path / "b", resume=True))
     a = load_checkpoint(tmp_path / "a" / "checkpoints" / "step_000000004.pt")
     b = load_checkpoint(tmp_path / "b" / "checkpoints" / "step_000000004.pt")

@@ -7,11 +7,11 @@ import math
 
 import pytest
 import torch
-from test_train_support import collect, make_images, of_type, tiny_config
+from test_train_support import collect, make_images, of_type, run_until, tiny_config
 
 from trainer import modelfile
 from trainer.config import ConfigError, apply_overrides
-from trainer.train import TrainingControl, train
+from trainer.train import train
 from trainer.train.budget import MAX_MULTIPLIER, PixelBudget
 from trainer.train.checkpoint import load_checkpoint
 from trainer.train.setup import build_generator, describe_generator
@@ -79,11 +79,7 @@ def test_a_run_over_budget_raises_the_pixel_weight_logs_it_and_resumes_exactly(g
     logged = [json.loads(line) for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
     assert [r["losses"]["budget_mult"] for r in logged if r["event"] == "TrainStep"] == pytest.approx(mults)
     # The budget's state travels in the checkpoint: stopped after step 2 and resumed, the run ends bit-identical.
-    control = TrainingControl()
-    for ev in train(gan, tmp_path / "b", control=control):
-        assert type(ev).__name__ != "Error"
-        if type(ev).__name__ == "TrainStep" and ev.step == 2:
-            control.stop()
+    run_until(gan, tmp_path / "b", 2)
     resumed = of_type(collect(train(gan, tmp_path / "b", resume=True)), "TrainStep")
     assert resumed[-1].losses["budget_mult"] == mults[-1]
     a, b = (load_checkpoint(tmp_path / r / "checkpoints" / "step_000000004.pt") for r in ("a", "b"))
@@ -139,11 +135,7 @@ def test_at_start_the_reference_is_the_phase_before_and_travels_in_the_checkpoin
         kept = load_checkpoint(ckpts / name)["stepper"]["budget"]["reference"]
         assert kept.keys() == start.keys() and all(torch.equal(kept[k], start[k]) for k in start), name
     # Stopped inside the GAN phase and resumed: the kept reference is used, and the run ends bit-identical.
-    control = TrainingControl()
-    for ev in train(cfg, tmp_path / "b", control=control):
-        assert type(ev).__name__ != "Error"
-        if type(ev).__name__ == "TrainStep" and ev.step == 4:
-            control.stop()
+    run_until(cfg, tmp_path / "b", 4)
     collect(train(cfg, tmp_path / "b", resume=True))
     a, b = (load_checkpoint(tmp_path / r / "checkpoints" / "step_000000005.pt") for r in ("a", "b"))
     assert a["stepper"]["budget"]["log_mult"] == b["stepper"]["budget"]["log_mult"] > 0

@@ -70,3 +70,14 @@ def collect(events) -> list:
 def of_type(events: list, name: str) -> list:
     """The events of one class name."""
     return [e for e in events if type(e).__name__ == name]
+
+
+def run_until(cfg: TrainingConfig, run_dir: Path, step: int) -> None:
+    """Train ``cfg`` into ``run_dir`` and stop it after ``step`` (as the app's Stop button), failing on an Error."""
+    from trainer.train import TrainingControl, train
+
+    control = TrainingControl()
+    for ev in train(cfg, run_dir, control=control):
+        assert type(ev).__name__ != "Error", getattr(ev, "message", "")
+        if type(ev).__name__ == "TrainStep" and ev.step == step:
+            control.stop()
