@@ -148,7 +148,12 @@ class PixelLossConfig:
     ``m`` >= 1 rising while the gap (averaged over about 100 steps) is over the budget and falling
     back while it is under, by ``budget_rate`` in log m per step per dB (a Lagrange multiplier, as
     GECO, Rezende & Viola 2018). So a GAN can trade PSNR for texture only down to a floor, however
-    long it trains. 0 = off.
+    long it trains. 0 = off. ``budget_batch_stats``: the reference runs with the batch's own
+    BatchNorm statistics, as the training generator does, so the gap is the weights' alone (0 at
+    the phase start); false: with its stored statistics (the network as it ships), so the
+    generator's batch-statistics noise counts too (about 0.06 dB for ``srresnet_rc_x4`` on 8 crops,
+    but several dB for a network trained only briefly: the budget would then stop the GAN at once).
+    ``gan31`` (docs/GAN_RECIPE.md) ran with false.
     """
 
     type: str = field(default="mse", metadata=_choice("mse", "l1", "charbonnier"))
@@ -161,6 +166,7 @@ class PixelLossConfig:
     budget_db: float = field(default=0.0, metadata=_min(0))
     budget_reference: str = "@start"
     budget_rate: float = field(default=0.02, metadata=_min(0, exclusive=True))
+    budget_batch_stats: bool = True
 
 
 @dataclass(frozen=True)

@@ -180,16 +180,19 @@ def _train(ctx: Context, cfg, run_dir: Path, deadline: float, save_at: list[int]
     control = TrainingControl()
     rates, data, saved, vals = [], [], [], []
     pending = list(save_at)
-    finished = None
+    finished, budget = None, {}
     total = cfg.total_steps
     for ev in train(cfg, run_dir, control=control):
         name = type(ev).__name__
         if name == "TrainStep":
+            # the PSNR budget's state (pixel.budget_db) as of the last step: kept with each validation
+            budget = {k: ev.losses[k] for k in ("budget_gap_db", "budget_mult") if k in ev.losses}
             if ev.step > cfg.runtime.log_interval:  # the first interval holds the warm-up
                 rates.append(ev.steps_per_second)
                 data.append(ev.data_fraction)
             if ev.step % max(1, total // 5) < cfg.runtime.log_interval:
-                losses = " ".join(f"{k}={v:.4g}" for k, v in ev.losses.items() if k in ("g_total", "g_adversarial", "d_total"))
+                losses = " ".join(f"{k}={v:.4g}" for k, v in ev.losses.items()
+                                  if k in ("g_total", "g_adversarial", "d_total", "budget_gap_db", "budget_mult"))
                 ctx.log(f"  step {ev.step}/{total} {losses} {ev.steps_per_second:.2f} steps/s data {100 * ev.data_fraction:.0f}%")
             if pending and ev.step >= pending[0]:
                 control.save_now()  # written before the next step: this step's weights
@@ -202,7 +205,7 @@ def _train(ctx: Context, cfg, run_dir: Path, deadline: float, save_at: list[int]
         elif name == "Validation":
             shipped = f"; as shipped {ev.blend.psnr:.3f} dB" if ev.blend is not None else ""
             ctx.log(f"  step {ev.step}: {ev.dataset} PSNR {ev.psnr:.3f} dB SSIM {ev.ssim:.4f}{shipped}")
-            vals.append({"step": ev.step, "psnr": ev.psnr, "niqe": ev.niqe,
+            vals.append({"step": ev.step, "psnr": ev.psnr, "niqe": ev.niqe, **budget,
                          **({"blend_psnr": ev.blend.psnr, "blend_niqe": ev.blend.niqe} if ev.blend is not None else {})})
         elif name == "Notice":
             ctx.log(f"  {ev.level}: {ev.message}")

@@ -265,5 +265,7 @@ def test_the_gan_run_validates_the_form_that_ships(smoke):
     if gan["init"].startswith("run:"):
         assert gan["val_blend"].endswith(".safetensors") and "srresnet_rc_x4" in gan["val_blend"], (gan["val_blend"], base.get("init"))
         assert gan["validations"] and all("blend_psnr" in v for v in gan["validations"])
+        # gan31's PSNR budget against the generator the phase starts from: its state is kept with each validation
+        assert all(v["budget_mult"] >= 1 and "budget_gap_db" in v for v in gan["validations"])
     else:  # started from the pixel-shuffle file: no blend with another network
         assert gan["val_blend"].startswith("none")

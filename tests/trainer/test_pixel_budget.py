@@ -129,6 +129,10 @@ def test_at_start_the_reference_is_the_phase_before_and_travels_in_the_checkpoin
     assert cfg.phases[1].pixel.budget_reference == "@start" and not cfg.model.init_weights
     steps = of_type(collect(train(cfg, tmp_path / "a")), "TrainStep")
     assert "budget_mult" not in steps[1].losses and "budget_mult" in steps[2].losses  # the GAN phase only
+    # Both on the batch's BatchNorm statistics: at the first GAN step the generator is its reference, gap 0.
+    assert steps[2].losses["budget_gap_db"] == 0.0 and steps[3].losses["budget_gap_db"] != 0.0
+    stored = of_type(collect(train(apply_overrides(cfg, ["phases.gan.pixel.budget_batch_stats=false"]), tmp_path / "s")), "TrainStep")
+    assert abs(stored[2].losses["budget_gap_db"]) > 0.01  # the reference on its stored statistics: not the same network output
     ckpts = tmp_path / "a" / "checkpoints"
     start = load_checkpoint(ckpts / "step_000000002.pt")["ema"]["module"]  # what the GAN phase starts from
     for name in ("step_000000003.pt", "step_000000005.pt"):
@@ -138,6 +142,7 @@ def test_at_start_the_reference_is_the_phase_before_and_travels_in_the_checkpoin
     run_until(cfg, tmp_path / "b", 4)
     collect(train(cfg, tmp_path / "b", resume=True))
     a, b = (load_checkpoint(tmp_path / r / "checkpoints" / "step_000000005.pt") for r in ("a", "b"))
-    assert a["stepper"]["budget"]["log_mult"] == b["stepper"]["budget"]["log_mult"] > 0
+    assert a["stepper"]["budget"]["mse"] is not None
+    assert (a["stepper"]["budget"]["mse"], a["stepper"]["budget"]["log_mult"]) == (b["stepper"]["budget"]["mse"], b["stepper"]["budget"]["log_mult"])
     for key in a["generator"]:
         assert torch.equal(a["generator"][key], b["generator"][key]), key

@@ -42,11 +42,22 @@ class PixelBudget:
         mean: turns a local tensor into its mean over all DDP ranks, so every rank keeps the same m.
         keep_reference: the reference's weights go into :meth:`state_dict` (a reference that is
             the generator as the phase started exists in no file).
+        batch_stats: run the reference's BatchNorm layers on the batch's statistics, as the
+            training generator's are (their stored statistics stay untouched); otherwise on the
+            stored ones.
     """
 
     def __init__(self, reference: nn.Module, budget_db: float, rate: float, decay: float = 0.99,
-                 mean: Callable[[torch.Tensor], torch.Tensor] = lambda t: t, keep_reference: bool = False) -> None:
-        self.reference = reference
+                 mean: Callable[[torch.Tensor], torch.Tensor] = lambda t: t, keep_reference: bool = False,
+                 batch_stats: bool = True) -> None:
+        self.reference = reference.eval()
+        if batch_stats:
+            # Train-mode BatchNorm without tracking normalises with the batch's statistics and leaves the
+            # stored ones (and their counter) as they are: the reference does not drift, a kept copy is saved as it was.
+            for m in reference.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.track_running_stats = False
+                    m.train()
         self.keep_reference = keep_reference
         self.budget_db, self.rate, self.decay = float(budget_db), float(rate), float(decay)
         self._mean = mean

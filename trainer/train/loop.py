@@ -218,7 +218,7 @@ class _Run:
         ref = self.budget_refs.get(phase_idx)
         keep = ref is None  # "@start": the generator as the phase starts (a new phase's, loaded just before)
         return PixelBudget(start_reference(self.generator) if keep else ref, pixel.budget_db, pixel.budget_rate,
-                           mean=distributed.make_mean(self.dist), keep_reference=keep)
+                           mean=distributed.make_mean(self.dist), keep_reference=keep, batch_stats=pixel.budget_batch_stats)
 
     def _check_compatible(self, state: dict[str, Any], path: Path) -> None:
         saved = state.get("config", {})
