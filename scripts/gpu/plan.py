@@ -28,6 +28,8 @@ Defaults, from the model cards in ``resources/models`` and docs/GAN_RECIPE.md:
   (``pixel.budget_db = 0.25`` against the generator the phase starts from): on the CPU it held the
   raw generator over hold-out bicubic + 1.0 at every validation to step 3500 with NIQE falling
   (docs/GAN_RECIPE.md, session 20), so a GPU run of many more steps tests it where the CPU cannot.
+  Here the reference runs on batch statistics (the default), which leaves the weights about 0.06 dB
+  more room than ``gan31`` had (its hold-out sat 0.1 dB over the floor).
   Why batch 8: the second H200 session (2026-11-28) ran this recipe at batch 16 and grew a lattice
   every image shares (Set14 set grid 0.165, ``gan21`` at batch 8 about 0.10), and 4191 to 9866 steps
   there ended short of ``gan21``'s 10000 CPU steps on the hold-out's perception-distortion plane. The
