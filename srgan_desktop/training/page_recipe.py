@@ -294,7 +294,7 @@ class RecipePage(DraftPage):
         for key, w in self.fields.items():
             if key.endswith(("discriminator.optimizer.lr", "adversarial.weight", "adversarial.shift", "adversarial.feature_matching",
                              "pixel.budget_db")):
-                phase = key.split(".discriminator")[0].split(".adversarial")[0].split(".pixel")[0]
+                phase = ".".join(key.split(".")[:2])  # "phases.N"
                 w.setEnabled(draft_value(d, phase + ".adversarial.type") != "none")
             elif key.endswith("content.weight"):
                 w.setEnabled(draft_value(d, key.rsplit(".", 1)[0] + ".type") == "vgg")
