@@ -44,3 +44,21 @@ def test_cli_writes_the_table_and_pick(script, tmp_path, capsys):
     assert script.main([str(run), "--from-step", "1000", "--json", str(tmp_path / "v.json")]) == 0
     assert "pick (steps >= 1000): step 1000" in capsys.readouterr().out
     assert json.loads((tmp_path / "v.json").read_text())["pick"]["step"] == 1000
+
+
+def test_the_original_rule_keeps_the_floor_takes_raw_niqe_and_breaks_ties_by_psnr(script, tmp_path):
+    # PSNR is 30.0 + step / 1e4: 30.05, 30.10, 30.15, 30.20, 30.25.
+    run = _run(tmp_path, {500: 3.0, 1000: 5.0, 1500: 4.50, 2000: 4.51, 2500: 6.0})
+    rows = script.smoothed(script.validations(run))
+    assert script.pick_over_floor(rows, 1000, 30.0)["step"] == 2000  # 1500 and 2000 tie: the higher PSNR
+    assert script.pick_over_floor(rows, 0, 30.0)["step"] == 500  # raw NIQE, no neighbours needed
+    assert script.pick_over_floor(rows, 1000, 30.21)["step"] == 2500  # the only one over the floor
+    assert script.pick_over_floor(rows, 1000, 30.3) is None
+
+
+def test_cli_min_psnr_reports_the_floor_pick(script, tmp_path, capsys):
+    run = _run(tmp_path, {500: 6.0, 1000: 5.0, 1500: 4.0})
+    assert script.main([str(run), "--from-step", "1000", "--min-psnr", "30.12", "--json", str(tmp_path / "v.json")]) == 0
+    assert "pick (steps >= 1000, PSNR >= 30.12): step 1500 (NIQE 4.000, PSNR 30.150)" in capsys.readouterr().out
+    saved = json.loads((tmp_path / "v.json").read_text())
+    assert saved["min_psnr"] == 30.12 and saved["pick"]["step"] == 1500
