@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="hold-out PSNR floor in dB instead of bicubic + 1.0 (e.g. the model a blend is to replace)")
     p.add_argument("--max-niqe", type=float, metavar="N",
                    help="take the lowest alpha over the floor with hold-out NIQE <= N (else the lowest NIQE)")
+    p.add_argument("--extrapolate", action="store_true",
+                   help="allow alpha past 1 (up to 2): A + alpha (B - A), on along B's direction (eighteenth rule)")
     p.add_argument("--notch", type=float, metavar="SIGMA",
                    help="the written file gets the lattice notch against A (window SIGMA output px; the sweep "
                         "still measures the plain blends): SRResNet.lattice_notch, docs/GAN_RECIPE.md session 18")
@@ -89,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     a, b = modelfile.load_model(args.a), modelfile.load_model(args.b)
 
     def write(alpha: float, extra: dict | None = None) -> None:
-        mixed = interpolate(a, b, alpha)
+        mixed = interpolate(a, b, alpha, args.extrapolate)
         if args.notch:
             mixed = with_lattice_notch(mixed, a, args.notch)
             extra = {**(extra or {}), "lattice_notch": mixed.metadata["lattice_notch"]}
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = holdout_folder(args.holdout_of, Path(tmp))
         names = [f.name for f in image_files(folder)]
         for alpha in args.sweep:
-            res = evaluate_set(folder, model_upscale_fn(interpolate(a, b, alpha), "cpu"), scale=a.scale, niqe=True)
+            res = evaluate_set(folder, model_upscale_fn(interpolate(a, b, alpha, args.extrapolate), "cpu"), scale=a.scale, niqe=True)
             bic = evaluate_set(folder, None, scale=a.scale) if not rows else None
             bicubic_psnr = bic.psnr if bic is not None else rows[0]["bicubic_psnr"]
             row = {"alpha": alpha, "psnr": res.psnr, "ssim": res.ssim, "niqe": res.niqe, "bicubic_psnr": bicubic_psnr}

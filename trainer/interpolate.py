@@ -7,6 +7,11 @@ perception-distortion trade-off continuously: 0 gives ``a`` (sharp edges, no tex
 PSNR), 1 gives ``b`` (texture, possibly GAN artefacts), and the blend removes much of the GAN's
 noise while keeping its detail, without training anything. Which ``alpha`` ships is a measured
 choice (``scripts/interpolate_models.py`` applies the hold-out selection rule of docs/GAN_RECIPE.md).
+
+With ``extrapolate=True`` alpha may go past 1 (up to :data:`MAX_EXTRAPOLATION`): ``a + alpha (b - a)``
+moves on along the direction the GAN fine-tuning took, spending more PSNR on the texture it learned
+(docs/GAN_RECIPE.md, eighteenth rule). Past 1 nothing keeps a BatchNorm running variance positive, so
+the result is checked and refused if one is not.
 """
 
 from __future__ import annotations
@@ -18,15 +23,22 @@ import torch
 from trainer.loaded_model import LoadedModel
 
 
+MAX_EXTRAPOLATION = 2.0  # past twice the fine-tuning step the model is a guess, not a measured direction
+
+
 class InterpolationError(ValueError):
     """The two models cannot be blended (different architecture, hyperparameters or tensors)."""
 
 
-def interpolate(a: LoadedModel, b: LoadedModel, alpha: float) -> LoadedModel:
+def interpolate(a: LoadedModel, b: LoadedModel, alpha: float, extrapolate: bool = False) -> LoadedModel:
     """A new model ``(1 - alpha) * a + alpha * b`` with ``a``'s description (no source, metadata
-    naming both parents and ``alpha``). Integer buffers (counters) are taken from ``a``."""
-    if not 0.0 <= alpha <= 1.0:
-        raise InterpolationError(f"alpha must be in [0, 1], got {alpha}")
+    naming both parents and ``alpha``). Integer buffers (counters) are taken from ``a``.
+
+    ``alpha`` must be in [0, 1], or in [0, :data:`MAX_EXTRAPOLATION`] with ``extrapolate``."""
+    top = MAX_EXTRAPOLATION if extrapolate else 1.0
+    if not 0.0 <= alpha <= top:
+        raise InterpolationError(f"alpha must be in [0, {top:g}], got {alpha}"
+                                 + ("" if extrapolate else " (past 1 needs extrapolation asked for)"))
     if (a.arch, dict(a.hparams)) != (b.arch, dict(b.hparams)):
         raise InterpolationError(
             f"different networks: {a.name} is {a.arch} {dict(a.hparams)}, {b.name} is {b.arch} {dict(b.hparams)}"
@@ -44,6 +56,8 @@ def interpolate(a: LoadedModel, b: LoadedModel, alpha: float) -> LoadedModel:
             mixed[key] = torch.lerp(ta.float(), tb.float().to(ta.device), float(alpha)).to(ta.dtype)
         else:
             mixed[key] = ta.clone()
+        if key.endswith("running_var") and alpha > 1.0 and not bool((mixed[key] > 0).all()):
+            raise InterpolationError(f"{key}: extrapolating to alpha {alpha:g} makes a BatchNorm variance <= 0")
     module = copy.deepcopy(a.module)
     module.load_state_dict(mixed)
     module.eval()

@@ -45,6 +45,27 @@ def test_mismatched_models_and_bad_alpha_are_refused():
         interpolate(a, a, 1.5)
 
 
+def test_extrapolation_past_one_only_when_asked_and_never_to_a_negative_variance():
+    a, b = _pair()
+    with pytest.raises(InterpolationError, match="extrapolation"):
+        interpolate(a, b, 1.2)
+    with pytest.raises(InterpolationError, match="alpha must be in"):
+        interpolate(a, b, 2.5, extrapolate=True)
+    far = interpolate(a, b, 1.2, extrapolate=True)
+    for key, t in far.module.state_dict().items():
+        ta, tb = a.module.state_dict()[key].float(), b.module.state_dict()[key].float()
+        if t.is_floating_point() and not key.endswith("running_var"):
+            assert torch.allclose(t, ta + 1.2 * (tb - ta), atol=1e-5), key
+    # A variance that falls fast from a to b crosses zero past 1: refused, naming the tensor.
+    key = next(k for k in a.module.state_dict() if k.endswith("running_var"))
+    with torch.no_grad():
+        a.module.state_dict()[key].fill_(1.0)
+        b.module.state_dict()[key].fill_(0.4)
+    assert interpolate(a, b, 1.5, extrapolate=True).module.state_dict()[key].min() > 0  # 1 - 1.5 * 0.6 = 0.1
+    with pytest.raises(InterpolationError, match=key.replace(".", r"\.")):
+        interpolate(a, b, 1.8, extrapolate=True)  # 1 - 1.8 * 0.6 < 0
+
+
 def test_sweep_rule_floor_is_bicubic_plus_one_or_the_given_psnr(load_file_module):
     """scripts/interpolate_models.py's pick: lowest NIQE above the floor (ties to higher PSNR)."""
     script = load_file_module("scripts/interpolate_models.py")
