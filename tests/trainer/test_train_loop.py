@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -212,6 +213,16 @@ def test_export_checkpoint_script_writes_a_checkpoints_ema_or_raw_generator(data
         # the run's config from the checkpoint, a model card next to the file.
         assert model.metadata["exported_from"] == step2.name and model.metadata["complete"] is False
         assert model.metadata["config"]["recipe"] == cfg.recipe and out.with_suffix(".md").is_file()
+        # The card says what the run's own export says: the images and the device, from the checkpoint.
+        n = len(list(Path(data["train"]).iterdir()))
+        assert model.metadata["trained_on"]["images"] == n and model.metadata["device"] == state["device"] != "?"
+        assert f"({n} images)" in out.with_suffix(".md").read_text(encoding="utf-8")
+    # A checkpoint from before the data were recorded: the card says so instead of "None images".
+    old = {k: v for k, v in state.items() if k not in ("device", "trained_on")}
+    torch.save(old, tmp_path / "old.pt")
+    assert script.main([str(tmp_path / "old.pt"), "-o", str(tmp_path / "old.safetensors")]) == 0
+    card = (tmp_path / "old.md").read_text(encoding="utf-8")
+    assert "image count not recorded" in card and "None" not in card and "on ?" in card
     from trainer.cli.train import main as srgan_train
 
     out = tmp_path / "cli.safetensors"

@@ -122,11 +122,17 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
     name = out.name[: -len(".safetensors")] if out.name.endswith(".safetensors") else out.name
     path, card = export_model(
         model.eval(), out.parent, name, config=config, phase_index=int(ckpt.get("phase", 0)), steps=step,
-        seconds=float(ckpt.get("elapsed", 0.0)), device=device or "?",
-        trained_on={"folder": Path(config.data.train_dir).name, "path": config.data.train_dir},
+        seconds=float(ckpt.get("elapsed", 0.0)), device=device or str(ckpt.get("device") or "?"),
+        # Checkpoints before 2026-11-29 did not record the data: folder and path from the config only.
+        trained_on=ckpt.get("trained_on") or {"folder": Path(config.data.train_dir).name, "path": config.data.train_dir},
         metrics=ckpt.get("metrics") or {}, ema=ema, complete=False, extra={"exported_from": Path(checkpoint).name},
     )
     return CheckpointExport(path, card, step, ema)
+
+
+def _images_text(trained_on: dict[str, Any]) -> str:
+    n = trained_on.get("images")
+    return "image count not recorded" if n is None else f"{n} images"
 
 
 def _loss_summary(phase: dict[str, Any]) -> str:
@@ -159,7 +165,7 @@ def render_card(name: str, model: LoadedModel, meta: dict[str, Any]) -> str:
         "",
         "## Training",
         f"- recipe: `{meta['recipe']}`; phase `{meta['phase']}`{'' if meta['complete'] else ' (stopped before the end)'}",
-        f"- data: {meta['trained_on'].get('folder')} ({meta['trained_on'].get('images')} images), "
+        f"- data: {meta['trained_on'].get('folder')} ({_images_text(meta['trained_on'])}), "
         f"{cfg['data']['crop']}x{cfg['data']['crop']} HR crops, batch {cfg['data']['batch_size']}, "
         f"LR by {cfg['data']['degradation']}",
         f"- steps: {meta['steps']} in {meta['wall_time_s'] / 60:.1f} min on {meta['device']}",

@@ -250,6 +250,9 @@ class _Run:
             "phase_done": phase_done,
             "phase_elapsed": self.phase_elapsed(),
             "elapsed": self.elapsed(),
+            # What a card exported from this checkpoint says the model was trained on and with.
+            "device": describe_device(self.device),
+            "trained_on": self._trained_on(),
             "config": to_dict(self.config),
             "generator": self.generator.state_dict(),
             "ema": self.ema.state_dict(),
@@ -293,6 +296,9 @@ class _Run:
                                      self.best_psnr, is_best, seconds, per_image, samples, niqe, v.hr_niqe,
                                      dot_lattice, v.hr_dot_lattice, blend))
 
+    def _trained_on(self) -> dict[str, Any]:
+        return {"folder": self.store.folder.name, "path": str(self.store.folder), "images": len(self.store)}
+
     def _export(self, phase_idx: int, complete: bool) -> ModelExported | None:
         if not self.main:
             return None
@@ -300,7 +306,7 @@ class _Run:
         path, card = export_model(
             self.ema.module, self.run_dir, name, config=self.config, phase_index=phase_idx, steps=self.step,
             seconds=self.elapsed(), device=describe_device(self.device),
-            trained_on={"folder": self.store.folder.name, "path": str(self.store.folder), "images": len(self.store)},
+            trained_on=self._trained_on(),
             metrics=self.last_metrics or {}, ema=self.config.runtime.ema_decay > 0, complete=complete,
         )
         self.exported.append(str(path))
