@@ -113,3 +113,17 @@ def test_training_refuses_a_notch_and_starts_from_a_notched_files_own_weights(tm
     notched = apply_overrides(TrainingConfig(), {"model.arch": "srresnet", **hp, "model.hparams.lattice_notch": 8.0})
     with pytest.raises(ValueError, match="lattice_notch is for finished models"):
         build_generator(notched)
+
+
+def test_the_reference_network_comes_back_out_of_a_notched_file(tmp_path, load_file_module):
+    """scripts/notch_reference.py: a run folder's lost SRResNet recovered from the finished model."""
+    gan, ref = _srresnet(0), _srresnet(1)
+    path = modelfile.save_model(with_lattice_notch(gan, ref, 12), tmp_path / "notched.safetensors")
+    script = load_file_module("scripts/notch_reference.py")
+    out = modelfile.load_model(script.extract(path, tmp_path / "ref.safetensors"))
+    assert out.hparams["lattice_notch"] == 0.0 and not any(k.startswith("reference.") for k in out.module.state_dict())
+    x = torch.rand(1, 3, 20, 24)
+    with torch.no_grad():
+        torch.testing.assert_close(out.module(x), ref.module(x))
+    with pytest.raises(SystemExit, match="not a lattice-notched model"):
+        script.extract(tmp_path / "ref.safetensors", tmp_path / "again.safetensors")
