@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--holdout-floor", type=float, default=30.794, help="bicubic + 1.0 dB on the run's hold-out (default: the six photographs' 30.794)")
     p.add_argument("--after", type=int, default=1000, help="judge the validations after this step (default 1000)")
     p.add_argument("--watch", action="store_true", help="measure each validation step's checkpoint as it appears; stop after the last")
+    p.add_argument("--report", action="store_true", help="measure nothing: only the table and the verdict from what is on file (beside a --watch)")
     p.add_argument("--poll", type=float, default=60.0, help="seconds between looks with --watch")
     p.add_argument("--json", type=Path, help="write the table and the verdict as JSON")
     args = p.parse_args(argv)
@@ -119,10 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     steps = range(args.after, total + 1, every)
     while True:
         done = measured(args.run)
-        todo = [s for s in steps if s not in done and checkpoint_of(args.run, s).is_file()]
+        todo = [] if args.report else [s for s in steps if s not in done and checkpoint_of(args.run, s).is_file()]
         for step in todo:
             measure_step(args.run, step, args.reference)
-        if not args.watch or total in measured(args.run):
+        if args.report or not args.watch or total in measured(args.run):
             break
         if not todo:
             time.sleep(args.poll)
