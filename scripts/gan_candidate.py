@@ -8,8 +8,9 @@ generator (``srgan-train --export-checkpoint``), notched (sigma 16) against the 
 started from, stored fp16. Written to ``OUT/<run>_s<step>.safetensors`` (fp32, what
 ``scripts/ship_model.py --fp16`` takes) and ``..._fp16.safetensors`` (what is measured).
 
-Measured on the fp16 file, with the project's own tools: ``srgan-eval`` on Set5 / Set14 / BSD68,
-``scripts/detail_ratio.py --niqe`` on Set14, BSD68 and the run's hold-out photographs. Then the
+Measured on the fp16 file with ``scripts/detail_ratio.py`` (its Y-PSNR is ``srgan-eval``'s, shave 4,
+with the bicubic row beside it): Set5, and with ``--niqe`` Set14, BSD68 and the run's hold-out
+photographs, one pass over each set. Then the
 revised item 3's gate: (a) PSNR >= bicubic + 1.0 on each set, (b) NIQE under the peer's on Set14 and
 BSD68, (c) Set14 grid, overshoot and dot lattice under their limits, (d) hold-out PSNR >= its floor.
 (e), stability over the run's validations, is ``scripts/stability.py``'s verdict. Report only: the
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,11 +40,12 @@ def build(run: Path, step: int, reference: Path, out: Path, notch: float = 16.0)
 
     from trainer.interpolate import with_lattice_notch
     from trainer.modelfile import load_model, save_model
+    from trainer.train.checkpoint import checkpoint_dir, checkpoint_name
     from trainer.train.export import export_checkpoint
 
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{run.name}_s{step}"
-    ema = export_checkpoint(run / "checkpoints" / f"step_{step:09d}.pt", out / f"{stem}_ema.safetensors").path
+    ema = export_checkpoint(checkpoint_dir(run) / checkpoint_name(step), out / f"{stem}_ema.safetensors").path
     notched = with_lattice_notch(load_model(ema), load_model(reference), notch)
     meta = {"description": f"{run.name} step {step}, EMA generator, notched (sigma {notch:g}) against {reference.name}"}
     fp32 = save_model(notched, out / f"{stem}.safetensors", metadata=meta)
@@ -68,28 +69,16 @@ def holdout_folder(run: Path, out: Path) -> Path:
 
 
 def measure(model: Path, holdout: Path, out: Path) -> dict:
-    """Every figure of the gate, measured on ``model`` (subprocesses of the project's tools)."""
-    py, stem = sys.executable, model.name.removesuffix(".safetensors")
-    bindir = Path(sys.executable).parent
+    """Every figure of the gate, measured on ``model``: ``{set: detail_ratio's methods table}``."""
+    stem = model.name.removesuffix(".safetensors")
     figures: dict = {}
-    sets_json = out / f"{stem}.sets.json"
-    subprocess.run([str(bindir / "srgan-eval"), "--model", str(model), "--datasets", *SETS, "--json", str(sets_json)],
-                   check=True, stdout=subprocess.DEVNULL)
-    figures["sets"] = json.loads(sets_json.read_text(encoding="utf-8"))
-    for name, folder in (("Set14", "Set14"), ("BSD68", "BSD68"), ("holdout", str(holdout))):
+    for name, folder in (("Set5", "Set5"), ("Set14", "Set14"), ("BSD68", "BSD68"), ("holdout", str(holdout))):
         j = out / f"{stem}.detail.{name}.json"
-        subprocess.run([py, str(ROOT / "scripts" / "detail_ratio.py"), "--models", str(model), "--set", folder, "--niqe",
-                        "--json", str(j)], check=True, stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        niqe = [] if name == "Set5" else ["--niqe"]  # the gate reads no NIQE on Set5
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "detail_ratio.py"), "--models", str(model), "--set", folder,
+                        *niqe, "--json", str(j)], check=True, stdout=subprocess.DEVNULL)
         figures[name] = json.loads(j.read_text(encoding="utf-8"))["methods"]
     return figures
-
-
-def set_psnr(sets_json: dict, name: str, method: str) -> float:
-    """A set's PSNR for ``method`` from ``srgan-eval --json`` (``{method: {set: {psnr, ...}}}``)."""
-    try:
-        return float(sets_json[method][name]["psnr"])
-    except KeyError:
-        raise KeyError(f"{method} on {name} is not in the srgan-eval JSON") from None
 
 
 def gate(summary: dict, limits: dict = LIMITS) -> dict:
@@ -106,11 +95,9 @@ def gate(summary: dict, limits: dict = LIMITS) -> dict:
 
 
 def summarise(figures: dict, model: Path) -> dict:
-    """The gate's inputs out of the measured figures."""
-    key = str(model)
-    m = {name: figures[name][key] for name in ("Set14", "BSD68", "holdout")}
-    method = model.name.removesuffix(".safetensors")
-    psnr = {s: (set_psnr(figures["sets"], s, method), set_psnr(figures["sets"], s, "bicubic")) for s in SETS}
+    """The gate's inputs out of the measured figures (``figures[set][method]``, methods ``bicubic`` and ``str(model)``)."""
+    m = {name: table[str(model)] for name, table in figures.items()}
+    psnr = {s: (m[s]["PSNR"], figures[s]["bicubic"]["PSNR"]) for s in SETS}
     return {"psnr": psnr, "niqe": {s: m[s]["NIQE"] for s in ("Set14", "BSD68")}, "grid": m["Set14"]["grid"],
             "overshoot": {s: m[s]["overshoot"] for s in ("Set14", "BSD68")},
             "dot": {s: m[s]["dot lattice"] for s in ("Set14", "BSD68")},

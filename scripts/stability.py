@@ -21,24 +21,20 @@ to step N of M`` while the run is not finished. Report only: nothing here choose
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]  # the core, and the sibling scripts measured with
+
+import deployed_checkpoints  # noqa: E402
+import gan_validations  # noqa: E402
+from trainer.train.checkpoint import checkpoint_dir, checkpoint_name  # noqa: E402
+
 SETS = ("Set5", "Set14", "BSD68")
-FLOOR_DB = 1.0
-
-
-def _script(name: str):
-    """A sibling script as a module (scripts/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+FLOOR_DB = deployed_checkpoints.FLOOR_DB
 
 
 def run_plan(run: Path) -> tuple[int, int]:
@@ -46,11 +42,11 @@ def run_plan(run: Path) -> tuple[int, int]:
     from trainer import config as cfg
 
     config = cfg.load(run / "config.toml")
-    return int(config.runtime.val_interval), int(sum(p.iterations for p in config.phases))
+    return int(config.runtime.val_interval), config.total_steps
 
 
 def checkpoint_of(run: Path, step: int) -> Path:
-    return run / "checkpoints" / f"step_{step:09d}.pt"
+    return checkpoint_dir(run) / checkpoint_name(step)
 
 
 def measured(run: Path) -> dict[int, dict]:
@@ -66,7 +62,7 @@ def measure_step(run: Path, step: int, reference: Path) -> Path:
     """Criterion (ii) on the checkpoint of ``step`` (Set5 / Set14 / BSD68), into ``RUN/stability``."""
     out = run / "stability" / f"step_{step}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    _script("deployed_checkpoints").main([str(checkpoint_of(run, step)), "--reference", str(reference), "--alpha", "1",
+    deployed_checkpoints.main([str(checkpoint_of(run, step)), "--reference", str(reference), "--alpha", "1",
                                           "--sets", *SETS, "--json", str(out)])
     return out
 
@@ -127,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             break
         if not todo:
             time.sleep(args.poll)
-    rows = _script("gan_validations").validations(args.run)
+    rows = gan_validations.validations(args.run)
     sets = measured(args.run)
     v = verdict(rows, sets, holdout_floor=args.holdout_floor, after=args.after, total_steps=total)
     print(table(rows, sets))
