@@ -65,7 +65,8 @@ def _launch(script: Path, tmp: Path, stop_at: int, resume: bool, tag: str) -> li
     procs = []
     for rank in range(2):
         env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE="2", RANK=str(rank),
-                   LOCAL_RANK=str(rank), SRGAN_DEVICE="cpu", PYTHONPATH=str(Path(__file__).parents[2]))
+                   LOCAL_RANK=str(rank), SRGAN_DEVICE="cpu", PYTHONPATH=str(Path(__file__).parents[2]),
+                   PYTHONFAULTHANDLER="1")  # a native abort prints the Python stack it came from
         out = tmp / f"{tag}_rank{rank}.pt"
         procs.append(subprocess.Popen([sys.executable, str(script), str(stop_at), "1" if resume else "0", str(out)],
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env))

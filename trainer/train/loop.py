@@ -13,6 +13,7 @@ checkpoint. A phase ends with validation, export and a checkpoint marked ``phase
 
 from __future__ import annotations
 
+import gc
 import random
 import time
 import traceback
@@ -136,6 +137,10 @@ class _Run:
             self.log.close()
             self.log = None
         if self.dist.enabled:
+            # The DDP wrappers hold the process group and its reducers; dropping them first lets
+            # their gloo work finish while the group still exists, instead of at interpreter exit.
+            self.g_forward, self.d_forward = None, {}
+            gc.collect()
             distributed.teardown()
 
     # ------------------------------------------------------------------ setup
