@@ -63,7 +63,7 @@ def measure_step(run: Path, step: int, reference: Path) -> Path:
     out = run / "stability" / f"step_{step}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     deployed_checkpoints.main([str(checkpoint_of(run, step)), "--reference", str(reference), "--alpha", "1",
-                                          "--sets", *SETS, "--json", str(out)])
+                               "--sets", *SETS, "--json", str(out)])
     return out
 
 
