@@ -39,7 +39,7 @@ def build(run: Path, step: int, reference: Path, out: Path, notch: float = 16.0)
     import torch
 
     from trainer.interpolate import with_lattice_notch
-    from trainer.modelfile import load_model, save_model
+    from trainer.modelfile import RESERVED_KEYS, load_model, read_metadata, save_model
     from trainer.train.checkpoint import checkpoint_dir, checkpoint_name
     from trainer.train.export import export_checkpoint
 
@@ -47,7 +47,11 @@ def build(run: Path, step: int, reference: Path, out: Path, notch: float = 16.0)
     stem = f"{run.name}_s{step}"
     ema = export_checkpoint(checkpoint_dir(run) / checkpoint_name(step), out / f"{stem}_ema.safetensors").path
     notched = with_lattice_notch(load_model(ema), load_model(reference), notch)
-    meta = {"description": f"{run.name} step {step}, EMA generator, notched (sigma {notch:g}) against {reference.name}"}
+    # The export's training record (config, data, steps, wall time, device) travels with the candidate, so
+    # ship_model's card states the recipe actually used; the description and notch say what was done after.
+    meta = {k: v for k, v in read_metadata(ema).items() if k not in (*RESERVED_KEYS, "created", "metrics")}
+    meta["description"] = f"{run.name} step {step}, EMA generator, notched (sigma {notch:g}) against {reference.name}"
+    meta["lattice_notch"] = {"reference": str(reference), "sigma": notch}
     fp32 = save_model(notched, out / f"{stem}.safetensors", metadata=meta)
     fp16 = save_model(notched, out / f"{stem}_fp16.safetensors", metadata=meta, dtype=torch.float16)
     return fp32, fp16
