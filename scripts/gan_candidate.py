@@ -58,18 +58,13 @@ def build(run: Path, step: int, reference: Path, out: Path, notch: float = 16.0)
 
 
 def holdout_folder(run: Path, out: Path) -> Path:
-    """A folder of links to the run's hold-out photographs (``data.holdout`` of its config)."""
+    """A folder of links to the run's hold-out photographs (``data.holdout`` of its config), in the
+    trainer's order (:func:`trainer.train.holdout.link_holdout`)."""
     from trainer import config as cfg
-    from trainer.train.holdout import holdout_files
+    from trainer.train.holdout import link_holdout
 
     config = cfg.load(run / "config.toml")
-    folder = out / f"{run.name}_holdout"
-    folder.mkdir(parents=True, exist_ok=True)
-    for f in holdout_files(config.data.train_dir, config.data.holdout):
-        link = folder / f.name
-        if not link.exists():
-            link.symlink_to(Path(f).resolve())
-    return folder
+    return link_holdout(config.data.train_dir, config.data.holdout, out / f"{run.name}_holdout")
 
 
 def measure(model: Path, holdout: Path, out: Path) -> dict:

@@ -30,24 +30,21 @@ from trainer import modelfile
 from trainer.atomic import atomic_write_text
 from trainer.evaluation import evaluate_set, image_files, model_upscale_fn
 from trainer.interpolate import interpolate, with_lattice_notch
-from trainer.train.holdout import holdout_files
+from trainer.train.holdout import link_holdout
 
 FLOOR_DB = 1.0  # hold-out PSNR must be at least bicubic + this
 TIE_NIQE = 0.02
 
 
 def holdout_folder(run: Path, into: Path) -> Path:
-    """Links to the run's hold-out images in ``into`` (the trainer's own choice of files), named
-    ``NN_name`` so that ``srgan-eval`` reads them in the trainer's order (image i of a web-degraded
-    evaluation gets seed base + i, as in the trainer's validation)."""
+    """Links to the run's hold-out images in ``into`` (the trainer's own choice and order of files:
+    :func:`trainer.train.holdout.link_holdout`)."""
     cfg = tomllib.loads((run / "config.toml").read_text(encoding="utf-8"))
     data = cfg.get("data", {})
     train_dir, n = Path(data["train_dir"]), int(data.get("holdout", 0))
     if n <= 0:
         raise SystemExit(f"{run}: the run has no hold-out (data.holdout = 0)")
-    for i, f in enumerate(holdout_files(train_dir, n)):
-        (into / f"{i:02d}_{f.name}").symlink_to(f.resolve())
-    return into
+    return link_holdout(train_dir, n, into)
 
 
 def floor_db(bicubic_psnr: float, min_psnr: float | None) -> float:

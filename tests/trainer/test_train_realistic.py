@@ -272,3 +272,28 @@ def test_single_pass_can_use_the_protocol_downscaler():
         errors[mode] = float((R.degrade_batch(hr, 4, cfg, (0, 0, 0)) - ref).abs().mean()) * 255
     assert errors["matlab"] < 1.0
     assert errors["matlab"] < errors["area"] and errors["matlab"] < errors["bilinear"]
+
+
+def test_linked_holdout_is_evaluated_on_the_same_web_lr_as_the_trainer_validated(tmp_path):
+    """link_holdout names the links NN_<name> in the trainer's order, so srgan-eval (which reads a
+    folder sorted by name and seeds image i with base + i) degrades each photograph as the trainer's
+    validation did, even when the photographs' own names sort in another order."""
+    from trainer.evaluation import evaluate_set
+    from trainer.train.holdout import holdout_files, link_holdout
+    from trainer.train.validation import Validator
+    from trainer.webdegrade import WebDegradation
+
+    make_images(tmp_path / "train" / "a", n=3, size=(64, 64), seed=1)
+    for i, f in enumerate(sorted((tmp_path / "train" / "a").iterdir())):  # "a/z.." sorts before "b/a.."
+        f.rename(f.with_name(f"z{i}.png"))
+    make_images(tmp_path / "train" / "b", n=3, size=(64, 64), seed=2)
+    files = holdout_files(tmp_path / "train", 4)
+    assert [f.parent.name for f in files] == ["a", "a", "b", "b"]  # by name alone the b files would come first
+    folder = link_holdout(tmp_path / "train", 4, tmp_path / "links")
+    assert sorted(p.name for p in folder.iterdir()) == [f"{i:02d}_{f.name}" for i, f in enumerate(files)]
+    assert link_holdout(tmp_path / "train", 4, folder) == folder  # again: the links are kept, no error
+    web = WebDegradation(0)
+    trainer_view = Validator(tmp_path / "train", scale=4, files=files, name="holdout", degradation=web)
+    evaluated = evaluate_set(folder, None, 4, degradation=web)
+    assert [r.psnr for r in evaluated.per_image] == pytest.approx([im.bicubic_psnr for im in trainer_view.images], abs=1e-9)
+    assert len({round(r.psnr, 6) for r in evaluated.per_image}) == 4  # distinct images: the check can fail

@@ -25,3 +25,18 @@ def holdout_files(folder: str | Path, n: int) -> list[Path]:
     from trainer.imageio import iter_image_files
 
     return choose_holdout(sorted(f for f, _ in iter_image_files([Path(folder)], recursive=True)), n)
+
+
+def link_holdout(folder: str | Path, n: int, into: str | Path) -> Path:
+    """Symbolic links to the ``n`` hold-out images of training folder ``folder`` in ``into``
+    (created if needed), named ``NN_<name>`` in the trainer's order, so that a tool reading
+    ``into`` sorted by name (``srgan-eval``) numbers the images as the trainer's validation
+    does: image i of a web-degraded evaluation then gets seed base + i, the same LR the trainer
+    validated on. Links already there are kept; returns ``into``."""
+    out = Path(into)
+    out.mkdir(parents=True, exist_ok=True)
+    for i, f in enumerate(holdout_files(folder, n)):
+        link = out / f"{i:02d}_{f.name}"
+        if not link.exists():
+            link.symlink_to(Path(f).resolve())
+    return out
