@@ -292,6 +292,12 @@ def test_linked_holdout_is_evaluated_on_the_same_web_lr_as_the_trainer_validated
     folder = link_holdout(tmp_path / "train", 4, tmp_path / "links")
     assert sorted(p.name for p in folder.iterdir()) == [f"{i:02d}_{f.name}" for i, f in enumerate(files)]
     assert link_holdout(tmp_path / "train", 4, folder) == folder  # again: the links are kept, no error
+    # A folder made by the old naming (links named after the photographs) is brought to this one's.
+    (folder / files[0].name).symlink_to(files[0])
+    (folder / "notes.txt").write_text("kept")
+    link_holdout(tmp_path / "train", 4, folder)
+    assert sorted(p.name for p in folder.iterdir()) == [f"{i:02d}_{f.name}" for i, f in enumerate(files)] + ["notes.txt"]
+    (folder / "notes.txt").unlink()
     web = WebDegradation(0)
     trainer_view = Validator(tmp_path / "train", scale=4, files=files, name="holdout", degradation=web)
     evaluated = evaluate_set(folder, None, 4, degradation=web)

@@ -32,11 +32,15 @@ def link_holdout(folder: str | Path, n: int, into: str | Path) -> Path:
     (created if needed), named ``NN_<name>`` in the trainer's order, so that a tool reading
     ``into`` sorted by name (``srgan-eval``) numbers the images as the trainer's validation
     does: image i of a web-degraded evaluation then gets seed base + i, the same LR the trainer
-    validated on. Links already there are kept; returns ``into``."""
+    validated on. Other symbolic links in ``into`` (an older naming, another run's split) are
+    removed so that they are not measured too; other files are left alone. Returns ``into``."""
     out = Path(into)
     out.mkdir(parents=True, exist_ok=True)
-    for i, f in enumerate(holdout_files(folder, n)):
-        link = out / f"{i:02d}_{f.name}"
-        if not link.exists():
-            link.symlink_to(Path(f).resolve())
+    wanted = {f"{i:02d}_{f.name}": Path(f).resolve() for i, f in enumerate(holdout_files(folder, n))}
+    for p in out.iterdir():
+        if p.is_symlink() and (p.name not in wanted or p.resolve() != wanted[p.name]):
+            p.unlink()
+    for name, target in wanted.items():
+        if not (out / name).is_symlink():
+            (out / name).symlink_to(target)
     return out
