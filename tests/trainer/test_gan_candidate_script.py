@@ -41,7 +41,6 @@ def test_each_figure_over_its_limit_fails_its_own_check(script, change, failed):
     assert not g["pass"] and [k for k in "abcd" if not g[k]] == [failed]
 
 
-
 def test_build_notches_a_checkpoints_ema_and_keeps_the_runs_training_record(script, tmp_path):
     """The candidate files carry the export's config, data, steps and wall time (so ship_model's card
     states the recipe used), say what was done after training, and hold the checkpoint's EMA weights."""
@@ -62,6 +61,7 @@ def test_build_notches_a_checkpoints_ema_and_keeps_the_runs_training_record(scri
     fp32, fp16 = script.build(run, 2, reference, tmp_path / "cand", notch=12.0)
     assert fp32.name == "gan9_s2.safetensors" and fp16.name == "gan9_s2_fp16.safetensors"
     ema = read_metadata(tmp_path / "cand" / "gan9_s2_ema.safetensors")
+    ckpt = load_checkpoint(step2)
     for path, dtype in ((fp32, torch.float32), (fp16, torch.float16)):
         meta = read_metadata(path)
         for key in ("config", "trained_on", "steps", "recipe"):
@@ -73,7 +73,6 @@ def test_build_notches_a_checkpoints_ema_and_keeps_the_runs_training_record(scri
         model = load_model(path)
         assert model.hparams["lattice_notch"] == 12.0
         state = load_file(path)  # as stored: fp16 in the fp16 file
-        ckpt = load_checkpoint(step2)
         tol = 1e-2 if dtype == torch.float16 else 0.0
         for key, value in ckpt["ema"]["module"].items():
             assert state[key].dtype == (dtype if value.is_floating_point() else value.dtype)
