@@ -214,8 +214,18 @@ def test_cli_web_on_set5(benchmarks, tmp_path, capsys):
     data = json.loads(out.read_text())
     assert list(data["bicubic"]) == ["Set5@web:0"]
     entry = data["bicubic"]["Set5@web:0"]
-    assert set(entry) == {"psnr", "ssim", "images", "seconds_per_image", "blockiness", "hr_blockiness", "degradation"}
+    assert set(entry) == {"psnr", "ssim", "images", "seconds_per_image", "blockiness", "hr_blockiness", "degradation",
+                          "per_image"}
     assert entry["images"] == 5 and entry["degradation"] == "web:0"
+    # Per image: the figures whose means the entry holds, and the parameters drawn with seed 0 + i.
+    per = entry["per_image"]
+    assert sorted(per) == sorted(p.name for p in (benchmarks / "Set5").iterdir())
+    assert sum(r["psnr"] for r in per.values()) / 5 == pytest.approx(entry["psnr"], abs=1e-9)
+    assert sum(r["blockiness"] for r in per.values()) / 5 == pytest.approx(entry["blockiness"], abs=1e-9)
+    first = per[sorted(per)[0]]
+    drawn = draw_params(np.random.default_rng(0), 0)
+    assert (first["seed"], first["jpeg_quality"]) == (0, drawn.jpeg_quality)
+    assert (first["blur_sigma"], first["noise_sigma"]) == (drawn.blur_sigma, drawn.noise_sigma)
     assert 20 < entry["psnr"] < 28.43  # harder than the clean protocol
     assert entry["blockiness"] > entry["hr_blockiness"] > 0.8
     lines = capsys.readouterr().out.strip().splitlines()

@@ -16,6 +16,9 @@ the method column says each row's scale (``bicubic x2``, ``my_model x2``, ``deno
 (see :mod:`trainer.webdegrade`) evaluates on web-like degraded LR images instead of the clean
 protocol: sets are then named ``"<set>@web:<SEED>"`` in the table and the JSON, and two columns
 (fields) are added, the blockiness of the result and of the HR image (:mod:`trainer.blockiness`).
+The JSON entry of a degraded set also has a ``per_image`` map: each image's PSNR, SSIM,
+blockiness and the parameters drawn for it (``seed``, ``blur_sigma``, ``noise_sigma``,
+``jpeg_quality``), for grouping results by degradation (``scripts/web_groups.py``).
 The default ``bicubic`` is the clean protocol and prints exactly what it always did.
 ``--niqe`` adds the NIQE (:mod:`trainer.niqe`) of the results and of the HR images as two columns
 and as ``niqe``/``hr_niqe`` fields, with a ``per_image`` map of both in the JSON (null: image under
@@ -37,6 +40,7 @@ from pathlib import Path
 from trainer.evaluation import (
     EvaluationError,
     ImageEvaluated,
+    ImageResult,
     SetEvaluated,
     SetStarted,
     iter_evaluate_set,
@@ -188,6 +192,21 @@ def format_table(rows: list[tuple], extra: tuple[str, ...] = ()) -> str:
     return "\n".join(lines)
 
 
+def _image_entry(r: ImageResult, degraded: bool, niqe: bool) -> dict:
+    """The JSON ``per_image`` record of one image: with a degradation, its figures and the parameters
+    drawn for it (so results can be grouped by JPEG quality or noise: ``scripts/web_groups.py``);
+    with ``--niqe``, its NIQE and the HR's."""
+    entry: dict = {}
+    if degraded:
+        entry.update(psnr=_finite(r.psnr), ssim=r.ssim, blockiness=_finite_or_none(r.blockiness))
+        if r.params is not None:
+            entry.update(seed=r.params.seed, blur_sigma=r.params.blur_sigma, noise_sigma=r.params.noise_sigma,
+                         jpeg_quality=r.params.jpeg_quality)
+    if niqe:
+        entry.update(niqe=r.niqe, hr_niqe=r.hr_niqe)
+    return entry
+
+
 def write_json_atomic(path: Path, data: dict) -> None:
     """Write ``data`` as JSON, atomically (:mod:`trainer.atomic`)."""
     from trainer.atomic import atomic_write_text
@@ -293,8 +312,9 @@ def run(args: argparse.Namespace) -> int:
                 )
             if args.niqe:
                 row += (res.niqe, res.hr_niqe)
-                entry.update(niqe=res.niqe, hr_niqe=res.hr_niqe,
-                             per_image={r.name: {"niqe": r.niqe, "hr_niqe": r.hr_niqe} for r in res.per_image})
+                entry.update(niqe=res.niqe, hr_niqe=res.hr_niqe)
+            if degradation is not None or args.niqe:
+                entry["per_image"] = {r.name: _image_entry(r, degradation is not None, args.niqe) for r in res.per_image}
             rows.append(row)
             report.setdefault(method, {})[key] = entry
     extra = () if degradation is None else ("blockiness", "HR blockiness")
