@@ -278,7 +278,7 @@ def _upscale_file(path: Path, root: Path | None, options: JobOptions, cancel: th
     settings = options.engine_settings
     source = pipeline.in_folder(path, root) if root is not None else pipeline.Source(path)
     if not options.save:  # re-showing an item: the same model as when it was saved, nothing planned
-        model = models.for_file(pipeline.sniff(path))
+        model = models.for_file(pipeline.sniff(path), path)
         label = pipeline.model_label(model)
         yield FileStarted(1, 1, path, None, label)
         gen = pipeline.upscale_file(path, model, ENGINES, settings, cancel)
@@ -385,7 +385,7 @@ def compare_item(result: ItemResult, options: JobOptions, cancel: threading.Even
     else:
         from trainer.pipeline import sniff
 
-        model = models.for_file(sniff(result.source))
+        model = models.for_file(sniff(result.source), result.source)
     scale = ENGINES.scale(model, options.engine_settings)
     yield Stage("Reading", 0.04)
     # Evaluation: the protocol at the model's own scale (its LR, its HR crop, shave = its scale);

@@ -58,8 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-r", "--recursive", action="store_true",
                    help="descend into sub-folders; a folder input's name and tree are kept under OUT_DIR")
     p.add_argument("-m", "--model", default=AUTO,
-                   help=f"'{AUTO}' (default: {PHOTO_MODEL} for JPEG and lossy WebP inputs, {DEFAULT_MODEL} for the "
-                        "others), or a shipped/user model name or model file used for every file")
+                   help=f"'{AUTO}' (default: {PHOTO_MODEL} for JPEG and lossy WebP inputs and for images with JPEG "
+                        f"traces, such as a PNG saved from a JPEG; {DEFAULT_MODEL} for the others), or a "
+                        "shipped/user model name or model file used for every file")
     p.add_argument("--tile", type=int, default=None, metavar="N", help="tile size in input pixels; 0 = whole image (default: from free memory)")
     p.add_argument("--device", default=None, help="auto (default; SRGAN_DEVICE), cpu, cuda, cuda:N, mps")
     p.add_argument("--precision", default="auto", choices=PRECISIONS, help="auto = fp32 on CPU, fp16 on GPU")

@@ -1,7 +1,8 @@
 """Which model upscales which file: a model the user picked, or ``auto`` (per file).
 
 ``auto`` picks :data:`~trainer.zoo_info.PHOTO_MODEL` (``photo_x4``, trained on blur, noise and
-JPEG) for inputs decoded from a lossy format (JPEG, lossy WebP) and the clean model
+JPEG) for inputs decoded from a lossy format (JPEG, lossy WebP) or stored losslessly with JPEG
+traces (a PNG saved from a JPEG, a screenshot of a photo: :mod:`trainer.jpegtrace`), and the clean model
 (:data:`~trainer.zoo_info.DEFAULT_MODEL`, ``srgan_x4``; the zoo's default model when that is not
 installed) for everything else. When the photo model is not installed, ``auto`` uses the clean
 model for every file and :attr:`ModelPicker.notice` says so (once per run: the caller prints it).
@@ -52,9 +53,24 @@ class ModelPicker:
     def is_auto(self) -> bool:
         return self.requested == AUTO
 
-    def for_file(self, sniffed: Sniffed) -> str:
-        """The model for an input with this header (photo model for lossy data under ``auto``)."""
-        return self.photo if sniffed.lossy else self.clean
+    def for_file(self, sniffed: Sniffed, path: str | os.PathLike[str] | None = None) -> str:
+        """The model for an input with this header: under ``auto``, the photo model for lossy data
+        and, when ``path`` is given, for lossless files whose pixels carry JPEG traces (this reads
+        the file's centre, about 0.1 s; the answer is cached per file)."""
+        return self.photo if self.is_photo(sniffed, path) else self.clean
+
+    def is_photo(self, sniffed: Sniffed, path: str | os.PathLike[str] | None = None) -> bool:
+        """Whether ``auto`` treats this input as a photo (see :meth:`for_file`); False when the
+        picker has only one model."""
+        if self.photo == self.clean:
+            return False
+        if sniffed.lossy:
+            return True
+        if sniffed.lossy is False and path is not None:
+            from trainer.jpegtrace import has_jpeg_traces
+
+            return has_jpeg_traces(path)
+        return False
 
     def for_evaluation(self) -> str:
         """The model for evaluation mode (its LR is clean bicubic: the clean model under ``auto``)."""
@@ -86,5 +102,6 @@ def pick_models(requested: str | None = AUTO) -> ModelPicker:
         return ModelPicker(AUTO, clean, clean)
     if _installed(PHOTO_MODEL):
         return ModelPicker(AUTO, clean, PHOTO_MODEL)
-    notice = f"auto: {PHOTO_MODEL} (for JPEG and lossy WebP photos) is not installed; using {clean} for every file"
+    notice = (f"auto: {PHOTO_MODEL} (for JPEG and lossy WebP photos, and images with JPEG traces) is not installed; "
+              f"using {clean} for every file")
     return ModelPicker(AUTO, clean, clean, notice)

@@ -121,7 +121,7 @@ class Planner:
         """
         error = source.error or (folder_reason(source.path, True) if source.path.is_dir() else "")
         sniffed = Sniffed(None) if error else sniff(source.path)
-        model = models.for_file(sniffed)
+        model = models.for_file(sniffed, None if error else source.path)  # a lossless file may be read
         label = model_label(model)
         scale = int(scale_of(model))
         if error:  # a folder that cannot be read or holds no image: reported, nothing reserved
