@@ -15,8 +15,8 @@ Measured on 2026-11-29 (``benchmarks/bench_jpegtrace.py`` reproduces it): clean 
 of Set5, Set14, BSD68 and of the 106 training photographs 0.002-0.058; the benchmark LR with noise
 sigma 4 0.005-0.019; the web-degraded LR of the evaluation (JPEG quality 35-90) 0.37-0.76, 0.35-0.76
 shifted by 1-7 pixels; the clean LR saved as JPEG quality 95 (4:2:0) 0.15-0.42. :data:`THRESHOLD`
-(0.10) sits between the two groups. Reading a file costs about 60 ms per megapixel on a 2-core
-x86 CPU, 1.9 times decoding it alone.
+(0.10) sits between the two groups. Reading a file costs about 55 ms per megapixel on a 2-core
+x86_64 CPU, 1.8 times decoding it alone (other work paused).
 An image resized after it was decoded has lost the grid (and most of its blocks): it scores as clean.
 Pixel art enlarged 8x (flat 8x8 squares) scores as JPEG.
 """
