@@ -51,6 +51,9 @@ def check_open_paths(paths: list[Path]) -> str:
         if path.is_file():
             from PIL import Image, UnidentifiedImageError  # light: no torch
 
+            from trainer.imageio.heif import register
+
+            register()  # HEIC photos open like the others
             try:
                 with Image.open(path):
                     pass

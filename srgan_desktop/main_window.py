@@ -33,12 +33,13 @@ from srgan_desktop.training import install_training
 from srgan_desktop.window_actions import close_when, confirm_quit, make_banner, make_window_actions, make_window_menus
 from srgan_desktop.worker import shutdown_workers, start_worker
 from trainer.app.files import Found, Thumb, not_an_image_reason, scan, thumbnails
+from trainer.imageio.files import SUPPORTED_SUFFIXES
 from trainer.app.jobs import ItemResult, JobOptions, compare_item, process_item
 from trainer.app.model_choices import Environment, ModelChoice, import_model_file, load_environment, open_model_file
 from trainer.naming import validate_template
 from trainer.pipeline.models import AUTO
 
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp);;All files (*)"
+IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in SUPPORTED_SUFFIXES) + ");;All files (*)"
 MODEL_FILTER = "Model files (*.safetensors *.pth *.pt);;All files (*)"
 KEEP_RESULTS = 6  # results kept in memory for the comparator (each holds several full-size layers)
 KEEP_BYTES = 1_500_000_000  # ... and at most this much of them (a 4000x3000 photo's result is ~1.5 GB)

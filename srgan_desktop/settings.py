@@ -19,7 +19,7 @@ from trainer.pipeline.outsize import OutputSize
 ORGANIZATION = "SRGAN Desktop"
 APPLICATION = "srgan-desktop"
 # From the core's light modules (standard library only, no torch): never copies.
-FORMATS = FORMAT_CHOICES  # "same": the input's decoded format when writable, else PNG
+FORMATS = FORMAT_CHOICES  # "same": the input's decoded format when writable (HEIC, AVIF: JPEG), else PNG
 THEMES = ("system", "light", "dark")
 TILE_MIN, TILE_MAX = 32, 4096  # the tile-size setting's range (0 = automatic)
 # Output sizes the options panel offers: the model's scale, factors, or a width/height in pixels.

@@ -207,10 +207,11 @@ def test_the_bundle_and_the_working_tree_fit_64_mib(tmp_path):
 
 
 # What the device machine has (the device tool's KINDS.md) and what only optional paths of the core
-# import lazily (foreign models, ONNX/OpenVINO, TIFF): the GPU run never takes those.
+# import lazily (foreign models, ONNX/OpenVINO, TIFF, HEIC): the GPU run never takes those.
 # scipy: scikit-image requires it, so a machine with scikit-image has it (trainer.metrics.dot_lattice blurs with it).
 DEVICE_HAS = {"torch", "torchvision", "numpy", "PIL", "skimage", "scipy", "safetensors"}
-OPTIONAL = {"spandrel", "onnx", "onnxruntime", "openvino", "tifffile", "onnxscript"}
+OPTIONAL = {"spandrel", "onnx", "onnxruntime", "openvino", "tifffile", "onnxscript",
+            "pillow_heif"}  # HEIC input: registered when installed (trainer.imageio.heif), never needed to train
 
 
 def test_the_bundle_carries_every_pure_python_dependency_the_core_imports(tmp_path):

@@ -79,6 +79,9 @@ def thumbnails(entries: Iterable[tuple[int, Path]], max_side: int = 96) -> Itera
     at 1/8 size), so a folder of large photos previews quickly."""
     from PIL import Image, ImageOps
 
+    from trainer.imageio.heif import register
+
+    register()  # HEIC photos (pillow-heif), as the reader does
     for item_id, path in entries:
         try:
             size_bytes = os.path.getsize(path)

@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what runs the network: auto (default: torch, or SRGAN_BACKEND), "
                         "torch, openvino (CPU, fp32)")
     p.add_argument("--format", choices=OUTPUT_FORMATS, default=None,
-                   help="output format (default: the input's decoded format when writable, else png)")
+                   help="output format (default: the input's decoded format when writable; HEIC/HEIF and AVIF photos: jpg; else png)")
     p.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG/WebP quality 1-100 (default 95; WebP 100 = lossless)")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--out-scale", default=None, metavar="F",

@@ -6,7 +6,8 @@ the dtype, decided by the file's format and sample size, never by pixel values: 
 image whose maximum is below 256 stays 16-bit.
 
 Reading (:func:`read_image`): PNG, JPEG, WebP, TIFF, BMP, GIF (the first page or frame of multi-page
-TIFFs and animated GIF/WebP/PNG; a GIF is written as PNG unless another format is chosen).
+TIFFs and animated GIF/WebP/PNG; a GIF is written as PNG unless another format is chosen), HEIC/HEIF
+(phones' photos, through pillow-heif: :mod:`.heif`) and AVIF (Pillow's own).
 
 * EXIF orientation is applied to the pixels (and to the DPI); the EXIF kept in ``ImageData.exif``
   says orientation 1, so a saved output is not rotated twice. Tags describing the source file's own

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from trainer.imageio import bit16 as _b16
+from trainer.imageio import heif as _heif
 from trainer.imageio.files import has_glob
 from trainer.imageio.metadata import (
     apply_orientation,
@@ -26,8 +27,9 @@ from trainer.imageio.metadata import (
 )
 from trainer.imageio.types import ImageData, ImageReadError, unpremultiply
 
-READ_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF")  # the JPEG opener also returns MPO (camera JPEGs)
-FORMAT_NAMES = "PNG, JPEG, WebP, TIFF, BMP, GIF"
+# The JPEG opener also returns MPO (camera JPEGs); HEIF comes from pillow-heif (trainer.imageio.heif).
+READ_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF", "HEIF", "AVIF")
+FORMAT_NAMES = "PNG, JPEG, WebP, TIFF, BMP, GIF, HEIC/HEIF, AVIF"
 TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # the headers read with tifffile
 
 MAX_PIXELS = 200_000_000
@@ -48,12 +50,20 @@ def _check_size(path: Path, width: int, height: int, max_pixels: int) -> None:
         raise ImageReadError(path, f"image too large ({width} x {height} = {n / 1e6:.1f} MP, limit {max_pixels / 1e6:g} MP)")
 
 
+def _readable_formats() -> list[str]:
+    """:data:`READ_FORMATS` that this Pillow can open (HEIF only with pillow-heif, AVIF only when
+    Pillow has libavif): Pillow fails on a format name it has no opener for."""
+    _heif.register()  # phones' HEIC photos: pillow-heif's opener, registered on first use
+    Image.init()  # loads Pillow's plugins once; later calls return at once
+    return [f for f in READ_FORMATS if f in Image.OPEN]
+
+
 def decode(path: Path, max_pixels: int) -> ImageData:
     """Decode ``path`` (an existing, non-empty file). Raises ImageReadError for images over
     ``max_pixels``, :class:`Refused` for content this module declines, and Pillow/decoder errors
     (``UnidentifiedImageError`` when Pillow does not recognise one of ``READ_FORMATS``) as they are.
     """
-    with Image.open(path, formats=list(READ_FORMATS)) as im:
+    with Image.open(path, formats=_readable_formats()) as im:
         _check_size(path, *im.size, max_pixels)
         fmt = "JPEG" if im.format == "MPO" else str(im.format)
         src_mode = im.mode
@@ -196,6 +206,9 @@ def decode_unidentified(path: Path, max_pixels: int) -> ImageData:
             found = other.format
     except Exception:  # noqa: BLE001 - anything Pillow cannot open at all is "not an image"
         found = None
+    missing = _heif.missing_reason(path)
+    if missing:
+        raise ImageReadError(path, missing)
     if found:
         raise ImageReadError(path, f"unsupported image format {found} (supported: {FORMAT_NAMES})")
     raise ImageReadError(path, f"not an image file, or not one of the supported formats ({FORMAT_NAMES})")

@@ -18,20 +18,23 @@ from typing import BinaryIO
 from PIL import Image
 
 from trainer.choices import OUTPUT_FORMATS, SAME_FORMAT
+from trainer.imageio import heif as _heif
 from trainer.imageio.read import TIFF_MAGIC as _TIFF_MAGIC  # the reader's own list: what it reads with tifffile
 
 SAME = SAME_FORMAT
 # Decoded format (Pillow's name) -> output format for "same". MPO is how Pillow names a camera
 # JPEG with an embedded preview; formats that cannot be written (BMP, GIF, unknown) give PNG.
-_SAME_FORMAT = {"PNG": "png", "JPEG": "jpg", "MPO": "jpg", "WEBP": "webp", "TIFF": "tiff"}
-_LOSSY = ("JPEG", "MPO")
+# HEIC and AVIF are read, not written: their photos become JPEGs (a lossy photo format every viewer
+# opens; a PNG of a 12 MP phone photo upscaled 4x would be several hundred MB).
+_SAME_FORMAT = {"PNG": "png", "JPEG": "jpg", "MPO": "jpg", "WEBP": "webp", "TIFF": "tiff", "HEIF": "jpg", "AVIF": "jpg"}
+_LOSSY = ("JPEG", "MPO", "HEIF", "AVIF")  # AVIF and HEIF can be lossless, but phones and the web use them lossy
 _MAX_CHUNKS = 64  # a well-formed WebP names its image chunk within a handful of chunks
 
 
 @dataclass(frozen=True)
 class Sniffed:
     """``format``: Pillow's format name ("PNG", "JPEG", "MPO", "WEBP", ...) or None when the header
-    is not an image Pillow knows; ``lossy``: True for JPEG and lossy WebP, False for lossless data,
+    is not an image Pillow knows; ``lossy``: True for JPEG, lossy WebP, HEIC/HEIF and AVIF, False for lossless data,
     None when unknown."""
 
     format: str | None
@@ -44,6 +47,7 @@ class Sniffed:
 def sniff(path: str | os.PathLike[str]) -> Sniffed:
     """The format of ``path`` from its header (never raises: unreadable files give ``Sniffed(None)``)."""
     size, frames = None, 1
+    _heif.register()
     try:
         with Image.open(path) as im:  # lazy: only the header is read
             fmt = str(im.format) if im.format else None
@@ -147,7 +151,8 @@ def _image_chunk(fh: BinaryIO, end: int, *, in_frame: bool) -> bool | None:
 
 def output_format(sniffed: Sniffed, chosen: str | None = None) -> str:
     """``chosen`` (one of ``trainer.imageio.OUTPUT_FORMATS``), or for None / ``"same"`` the input's
-    decoded format when it can be written (PNG, JPEG, WebP, TIFF), else ``png``."""
+    decoded format when it can be written (PNG, JPEG, WebP, TIFF), ``jpg`` for HEIC/HEIF and AVIF
+    photos, else ``png``."""
     if chosen is not None and chosen != SAME:
         if chosen not in OUTPUT_FORMATS:
             raise ValueError(f"output format must be one of {', '.join(OUTPUT_FORMATS)} or {SAME!r}, got {chosen!r}")
