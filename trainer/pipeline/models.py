@@ -55,8 +55,8 @@ class ModelPicker:
 
     def for_file(self, sniffed: Sniffed, path: str | os.PathLike[str] | None = None) -> str:
         """The model for an input with this header: under ``auto``, the photo model for lossy data
-        and, when ``path`` is given, for lossless files whose pixels carry JPEG traces (this reads
-        the file's centre, about 0.1 s; the answer is cached per file)."""
+        and, when ``path`` is given, for lossless files whose pixels carry JPEG traces (this decodes
+        the file once, about 55 ms per megapixel on a 2-core CPU; the answer is cached per file)."""
         return self.photo if self.is_photo(sniffed, path) else self.clean
 
     def is_photo(self, sniffed: Sniffed, path: str | os.PathLike[str] | None = None) -> bool:
