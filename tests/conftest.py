@@ -63,3 +63,22 @@ def tiny_model_path(tmp_path_factory):
     torch.manual_seed(0)
     model = build_model("srresnet", channels=8, num_blocks=2, bicubic_skip=True)
     return modelfile.save_model(model, tmp_path_factory.mktemp("model") / "tiny.safetensors")
+
+
+@pytest.fixture
+def clean_and_photo_zoo(tmp_path, monkeypatch):
+    """``tmp_path`` as a zoo shipping tiny seeded ``srgan_x4`` and ``photo_x4`` files (what ``auto``
+    chooses between), with the user folder inside it too."""
+    import torch
+
+    from trainer.modelfile import save_model
+    from trainer.models import build_model
+
+    models = tmp_path / "resources" / "models"
+    models.mkdir(parents=True)
+    monkeypatch.setenv("SRGAN_RESOURCES", str(tmp_path / "resources"))
+    monkeypatch.setenv("SRGAN_USER_DIR", str(tmp_path / "user"))
+    for i, name in enumerate(("srgan_x4", "photo_x4")):
+        torch.manual_seed(i)
+        save_model(build_model("srresnet", channels=4, num_blocks=1), models / f"{name}.safetensors")
+    return tmp_path

@@ -60,33 +60,16 @@ def test_folders_list_them_and_thumbnails_decode_them(tmp_path):
     assert thumb.pixels[:15].mean() > 200 and thumb.pixels[-40:].mean() < 40  # right way up
 
 
-@pytest.fixture
-def zoo(tmp_path, monkeypatch):
-    import torch
-
-    from trainer.modelfile import save_model
-    from trainer.models import build_model
-
-    models = tmp_path / "resources" / "models"
-    models.mkdir(parents=True)
-    monkeypatch.setenv("SRGAN_RESOURCES", str(tmp_path / "resources"))
-    monkeypatch.setenv("SRGAN_USER_DIR", str(tmp_path / "user"))
-    for i, name in enumerate(("srgan_x4", "photo_x4")):
-        torch.manual_seed(i)
-        save_model(build_model("srresnet", channels=4, num_blocks=1), models / f"{name}.safetensors")
-    return tmp_path
-
-
-def test_auto_gives_them_the_photo_model_and_same_format_writes_jpeg(zoo):
+def test_auto_gives_them_the_photo_model_and_same_format_writes_jpeg(clean_and_photo_zoo):
     from trainer.cli.upscale import main
 
-    src = zoo / "in"
+    src = clean_and_photo_zoo / "in"
     src.mkdir()
     _save(src / "phone.heic", "HEIF", icc=_profile())
-    plan = plan_files(scan_inputs([src]), OutputRules(zoo / "out"), pick_models(AUTO), lambda m: 4)
+    plan = plan_files(scan_inputs([src]), OutputRules(clean_and_photo_zoo / "out"), pick_models(AUTO), lambda m: 4)
     assert [(p.source.path.name, p.model, p.output.name) for p in plan] == [("phone.heic", "photo_x4", "phone_x4.jpg")]
-    assert main([str(src / "phone.heic"), "-o", str(zoo / "out"), "--device", "cpu", "-q"]) == 0
-    with Image.open(zoo / "out" / "phone_x4.jpg") as out:
+    assert main([str(src / "phone.heic"), "-o", str(clean_and_photo_zoo / "out"), "--device", "cpu", "-q"]) == 0
+    with Image.open(clean_and_photo_zoo / "out" / "phone_x4.jpg") as out:
         assert out.format == "JPEG" and out.size == (160, 320)  # 4x the picture as it is seen (turned)
         assert out.getexif().get(0x0112, 1) == 1
         assert out.info.get("icc_profile") == _profile()  # a phone's colour profile is kept

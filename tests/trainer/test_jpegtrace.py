@@ -81,25 +81,8 @@ def test_large_files_are_read_for_their_centre_region_only(tmp_path):
     assert file_jpeg_evidence(tmp_path / "big.png") == pytest.approx(jpeg_grid_evidence(big[top:top + h, left:left + w]))
 
 
-@pytest.fixture
-def zoo_with_both(tmp_path, monkeypatch):
-    import torch
-
-    from trainer.modelfile import save_model
-    from trainer.models import build_model
-
-    models = tmp_path / "resources" / "models"
-    models.mkdir(parents=True)
-    monkeypatch.setenv("SRGAN_RESOURCES", str(tmp_path / "resources"))
-    monkeypatch.setenv("SRGAN_USER_DIR", str(tmp_path / "user"))
-    for i, name in enumerate(("srgan_x4", "photo_x4")):
-        torch.manual_seed(i)
-        save_model(build_model("srresnet", channels=4, num_blocks=1), models / f"{name}.safetensors")
-    return tmp_path
-
-
-def test_auto_sends_a_png_with_jpeg_traces_to_the_photo_model(zoo_with_both):
-    src = zoo_with_both / "in"
+def test_auto_sends_a_png_with_jpeg_traces_to_the_photo_model(clean_and_photo_zoo):
+    src = clean_and_photo_zoo / "in"
     src.mkdir()
     Image.fromarray(through_jpeg(photo_like(), 70)).save(src / "saved_from_jpeg.png")
     Image.fromarray(photo_like(seed=1)).save(src / "clean.png")
@@ -109,5 +92,5 @@ def test_auto_sends_a_png_with_jpeg_traces_to_the_photo_model(zoo_with_both):
     assert auto.for_file(sniff(src / "saved_from_jpeg.png")) == "srgan_x4"  # without a path: the header alone
     assert pick_models("srgan_x4").for_file(sniff(src / "saved_from_jpeg.png"), src / "saved_from_jpeg.png") == "srgan_x4"
     assert not auto.is_photo(Sniffed(None), src / "saved_from_jpeg.png")  # unknown format: never read
-    plan = plan_files(scan_inputs([src]), OutputRules(zoo_with_both / "out"), auto, lambda m: 4)
+    plan = plan_files(scan_inputs([src]), OutputRules(clean_and_photo_zoo / "out"), auto, lambda m: 4)
     assert {p.source.path.name: p.model for p in plan} == {"saved_from_jpeg.png": "photo_x4", "clean.png": "srgan_x4"}
