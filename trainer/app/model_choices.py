@@ -77,7 +77,7 @@ class AutoChoice:
 
     @property
     def tooltip(self) -> str:
-        text = "Picks a model per file: JPEG and lossy WebP inputs (photos), and PNG or TIFF files whose pixels " \
+        text = "Picks a model per file: JPEG, lossy WebP, HEIC and AVIF inputs (photos), and PNG or TIFF files whose pixels " \
                "show JPEG's 8x8 blocks (saved from a JPEG, a screenshot of a photo), get the model trained on blur, " \
                "noise and JPEG; other files the model for clean images. Evaluation uses the clean one."
         return text + (f"\n{self.notice}" if self.notice else "")

@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-r", "--recursive", action="store_true",
                    help="descend into sub-folders; a folder input's name and tree are kept under OUT_DIR")
     p.add_argument("-m", "--model", default=AUTO,
-                   help=f"'{AUTO}' (default: {PHOTO_MODEL} for JPEG and lossy WebP inputs and for images with JPEG "
+                   help=f"'{AUTO}' (default: {PHOTO_MODEL} for JPEG, lossy WebP, HEIC and AVIF inputs and for images with JPEG "
                         f"traces, such as a PNG saved from a JPEG; {DEFAULT_MODEL} for the others), or a "
                         "shipped/user model name or model file used for every file")
     p.add_argument("--tile", type=int, default=None, metavar="N", help="tile size in input pixels; 0 = whole image (default: from free memory)")
