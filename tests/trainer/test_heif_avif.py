@@ -3,6 +3,8 @@ treated as lossy photos by ``auto`` and written as JPEG under "same format"."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 from PIL import Image, features
@@ -33,8 +35,10 @@ def _save(path, fmt: str, orientation: int = 6, icc: bytes | None = None):
     return path
 
 
+@functools.cache
 def _profile() -> bytes:
-    """An ICC profile (Pillow's sRGB, described as a phone's wide-gamut one would be carried)."""
+    """An ICC profile (Pillow's sRGB, carried as a phone's wide-gamut one would be). Made once: its
+    header holds the time of creation, so two calls a second apart differ."""
     from PIL import ImageCms
 
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
