@@ -26,13 +26,14 @@ Rules:
   lost and nothing is skipped silently; ``skip`` keeps an existing output (status ``skipped``);
   ``overwrite`` replaces it. Inputs are never written (a planned output that would replace an
   input fails under ``overwrite`` and is renamed otherwise), and two inputs never get the same name.
-* **Models**: ``auto`` (the default) upscales inputs decoded from JPEG or lossy WebP, and lossless
+* **Models**: ``auto`` (the default) upscales inputs decoded from JPEG, lossy WebP, HEIC or AVIF, and lossless
   files whose pixels carry JPEG traces (:mod:`trainer.jpegtrace`), with ``photo_x4`` and everything
   else with ``srgan_x4``; without ``photo_x4`` it uses the default model for every file and says
   so once (:mod:`.models`). A model the user picks is used for every file.
 * **Planning before work**: every output name is decided before any file is upscaled, as a pure
   function of the inputs (their headers, and under ``auto`` a lossless file's centre pixels), the
-  rules, the models and the output folder's state at the start, so the work can be split afterwards without two workers choosing the same name:
+  rules, the models and the output folder's state at the start, so the work can be split afterwards
+  without two workers choosing the same name:
   ``srgan-upscale`` under ``torchrun`` plans on every rank, then each rank does its share of the
   files (:mod:`.shard`: files ``r, r+N, ...``, one device per rank, one summary). The app plans
   each queued item when it starts with one shared :class:`Planner`, which gives the same names as

@@ -34,8 +34,8 @@ _MAX_CHUNKS = 64  # a well-formed WebP names its image chunk within a handful of
 @dataclass(frozen=True)
 class Sniffed:
     """``format``: Pillow's format name ("PNG", "JPEG", "MPO", "WEBP", ...) or None when the header
-    is not an image Pillow knows; ``lossy``: True for JPEG, lossy WebP, HEIC/HEIF and AVIF, False for lossless data,
-    None when unknown."""
+    is not an image Pillow knows; ``lossy``: True for JPEG, lossy WebP, HEIC/HEIF and AVIF, False for
+    lossless data, None when unknown."""
 
     format: str | None
     lossy: bool | None = None

@@ -102,6 +102,6 @@ def pick_models(requested: str | None = AUTO) -> ModelPicker:
         return ModelPicker(AUTO, clean, clean)
     if _installed(PHOTO_MODEL):
         return ModelPicker(AUTO, clean, PHOTO_MODEL)
-    notice = (f"auto: {PHOTO_MODEL} (for JPEG and lossy WebP photos, and images with JPEG traces) is not installed; "
-              f"using {clean} for every file")
+    notice = (f"auto: {PHOTO_MODEL} (for photos: JPEG, lossy WebP, HEIC, AVIF, and images with JPEG traces) "
+              f"is not installed; using {clean} for every file")
     return ModelPicker(AUTO, clean, clean, notice)
